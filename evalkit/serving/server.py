@@ -123,7 +123,8 @@ class ModelServer:
             code = self.process_.returncode
         if getattr(self, "_folder", None) is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
-        if not keep_log and getattr(self, "_log_path", None) is not None:
+        self._keep_log = keep_log or getattr(self, "_keep_log", False)  # sticky: errors cite it
+        if not self._keep_log and getattr(self, "_log_path", None) is not None:
             self._log_path.unlink(missing_ok=True)
         return code
 
