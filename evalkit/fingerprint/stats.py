@@ -1,0 +1,75 @@
+"""Small statistics helpers: Wilson intervals, bootstrap weights and Cohen's kappa.
+
+Every bootstrapped figure in this package is computed from one matrix of image weights
+``W`` of shape (R, U): row 0 is all ones (the point estimate), rows 1.. are multinomial
+resamples of the U images. All statistics are ratios of weighted sums, so one resample
+moves every figure (accuracy, preference, kappa, kept accuracy) together.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson_ci(k: float, n: float, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion k/n; (0, 1) when n == 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_weights(n_items: int, n_boot: int, seed: int) -> np.ndarray:
+    """(1 + n_boot, n_items) float64 weights: a row of ones, then multinomial resamples."""
+    rng = np.random.default_rng(seed)
+    w = np.ones((1 + n_boot, n_items), dtype=np.float64)
+    if n_boot and n_items:
+        w[1:] = rng.multinomial(n_items, np.full(n_items, 1.0 / n_items), size=n_boot)
+    return w
+
+
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """num / den with NaN where den == 0."""
+    num = np.asarray(num, dtype=np.float64)
+    den = np.asarray(den, dtype=np.float64)
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def percentile_ci(replicates: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of the bootstrap rows (row 0 is the point estimate and is skipped)."""
+    boot = np.asarray(replicates, dtype=np.float64)[1:]
+    boot = boot[np.isfinite(boot)]
+    if boot.size == 0:
+        return math.nan, math.nan
+    a = (1 - level) / 2
+    lo, hi = np.quantile(boot, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def kappa_from_rates(c_obs, p1, p2):
+    """Cohen's kappa for error consistency (Geirhos et al. 2020) and its maximum.
+
+    c_obs: observed agreement (both right or both wrong); p1, p2: the two accuracies.
+    Returns (kappa, kappa_max), where kappa_max is the largest kappa two observers with these
+    accuracies can reach (observed agreement 1 - |p1 - p2|).
+    """
+    c_obs, p1, p2 = (np.asarray(x, dtype=np.float64) for x in (c_obs, p1, p2))
+    c_exp = p1 * p2 + (1 - p1) * (1 - p2)
+    c_max = 1 - np.abs(p1 - p2)
+    return ratio(c_obs - c_exp, 1 - c_exp), ratio(c_max - c_exp, 1 - c_exp)
+
+
+def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
+    """Error-consistency kappa of two boolean correctness vectors (unweighted, for checks)."""
+    a = np.asarray(a, dtype=bool)
+    b = np.asarray(b, dtype=bool)
+    k, _ = kappa_from_rates(np.mean(a == b), a.mean(), b.mean())
+    return float(k)

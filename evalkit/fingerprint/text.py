@@ -1,0 +1,85 @@
+"""Plain-English verdict sentence and the method text stored with every fingerprint."""
+from __future__ import annotations
+
+from .cues import CUES
+from .verdict import VerdictSettings
+
+
+def _ci(c: dict) -> str:
+    return f"{c['score']:.2f} (95% CI {c['lo']:.2f} to {c['hi']:.2f})"
+
+
+def verdict_sentence(name: str, profile: dict, status: dict, nearest: dict) -> str:
+    """One or two sentences a reader can act on, with the numbers behind them."""
+    if status["status"] == "biased":
+        cue = CUES.get(status["dominant_cue"])
+        c = profile[cue.name]
+        text = (f"{name} behaves like {cue.like}: it relies on {cue.label} much less than a "
+                f"standard CNN (score {_ci(c)}; 1 = as much as the control probe, 0 = as little "
+                f"as a probe blind to it).")
+        if status["tied_with"]:
+            other = CUES.get(status["tied_with"])
+            text += (f" It also ignores {other.label}, and which of the two dominates is "
+                     f"inconclusive.")
+        elif status["also_ignored"]:
+            text += " It also relies less on " + ", ".join(
+                CUES.get(n).label for n in status["also_ignored"]) + "."
+    elif status["status"] == "no_bias":
+        used = [CUES.get(n).label for n, c in profile.items() if c["scale"] == "relative"]
+        text = (f"No cue bias detected: {name} relies on {', '.join(used)} about as much as a "
+                f"standard CNN (every score's CI is above 0.5).")
+    else:
+        unsure = [CUES.get(n).label for n in status["inconclusive_cues"]] or ["any cue"]
+        text = (f"Inconclusive: the evidence does not settle whether {name} ignores "
+                f"{', '.join(unsure)} (the CIs include 0.5, or there are too few images).")
+    for n in status["unusual_reliance"]:
+        text += f" Unlike a standard CNN, it depends on {CUES.get(n).label} ({_ci(profile[n])} of accuracy lost)."
+    if nearest.get("name"):
+        if nearest["verdict"] == "clear":
+            text += (f" Nearest probe: {nearest['name']} (margin {nearest['margin']:.3f} over "
+                     f"{nearest['runner_up']}, 95% CI {nearest['lo']:.3f} to {nearest['hi']:.3f}).")
+        elif nearest.get("runner_up"):
+            text += (f" Nearest probe: {nearest['name']}, but not clearly nearer than "
+                     f"{nearest['runner_up']} (margin CI includes 0: inconclusive).")
+    return text
+
+
+def method_text(st: VerdictSettings, n_boot: int) -> str:
+    """How the fingerprint was computed, for the report's verdict section."""
+    cues = "; ".join(
+        f"{c.label}: ablations {', '.join(c.ablations) or 'none'}"
+        + (f", preference pairs {'/'.join(c.users)} vs {'/'.join(c.blind)}" if c.blind else "")
+        for c in (CUES.get(n) for n in CUES.names()))
+    return (
+        "Evidence. Accuracy on each evaluation set has a Wilson 95% interval (an abstention counts "
+        "as wrong; failed queries are left out). For a probe pair (A, B) the preference is the "
+        "accuracy on the set A gets right and B gets wrong minus the accuracy on the opposite set. "
+        "Error consistency is Cohen's kappa on trial-by-trial correctness against each probe "
+        "(Geirhos et al. 2020): kappa = (c_obs - c_exp) / (1 - c_exp), c_exp = p1 p2 + (1-p1)(1-p2), "
+        "averaged over the probe's held-out seeds, shown with kappa_max (the largest kappa two "
+        "observers with these accuracies can reach) and kappa / kappa_max. Cue ablation: accuracy "
+        "on transformed images divided by accuracy on the same originals. "
+        f"All intervals except Wilson's are percentile bootstraps ({n_boot} resamples of the "
+        "images; one resample moves every figure together). Probe figures use the probes' "
+        "held-out (validation) seeds only.\n"
+        "Cue scores. Each cue is scored on a relative scale: 1 = the cue matters to the classifier "
+        "as much as to a standard CNN (the control/kernel5 probes), 0 = as little as to a probe "
+        "blind to it. Two kinds of component are averaged (each kind weighted equally): ablation "
+        "drops, (1 - kept_classifier) / (1 - kept_standard), counted only when the ablation costs "
+        f"the standard CNN at least {st.min_reference_drop:.0%} of its accuracy; and preference "
+        "positions, (pref_classifier - pref_blind) / (pref_standard - pref_blind), counted only when "
+        f"the standard and blind probes differ by at least {st.min_pref_span:.2f}. "
+        f"Components need at least {st.min_n} images. Cues: {cues}. "
+        f"A cue is 'ignored' when its whole CI lies below {st.neutral}, 'used' when it lies above, "
+        "and 'inconclusive' when the CI contains it. A cue no standard CNN depends on (orientation, "
+        "when probes were trained with flips) is scored on an absolute scale instead: the fraction "
+        f"of accuracy lost, 'used' when its CI lies above {st.absolute_threshold:.2f}.\n"
+        "Verdict. The dominant cue is the ignored cue with the lowest score; if two ignored cues' "
+        "difference has a CI including 0, both are named and the order is inconclusive. If no cue "
+        "is ignored and one is inconclusive, the verdict is inconclusive; if every cue is used, no "
+        "bias is declared. Nearest probe: the probe minimising the mean of two RMS distances, over "
+        "the preference profile (all probe pairs) and over the kappa-with-each-probe profile "
+        "(centred, so only its shape counts; probe-to-probe kappas across seeds). The margin is "
+        "the runner-up's distance minus the nearest's, with a bootstrap CI; a CI including 0 is "
+        "inconclusive. Baseline: the probe whose per-set accuracy profile has the highest Pearson r "
+        "with the classifier's.")

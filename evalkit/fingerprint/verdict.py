@@ -1,0 +1,181 @@
+"""The verdict: a cue-reliance profile with CIs, the nearest probe, and a plain sentence.
+
+Cue score (relative scale): 1 = the cue matters as much as to a standard CNN (the control
+probes), 0 = as little as to a probe that is blind to it. It averages two kinds of evidence:
+ablation drops, (1 - kept_model) / (1 - kept_standard), and preference positions,
+(pref_model - pref_blind) / (pref_standard - pref_blind) on each standard-vs-blind pair of sets.
+A cue is "ignored" when the whole CI is below 0.5, "used" when above, else "inconclusive".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cues import CUES, CueSpec
+from .evidence import Replicates, Trials, estimate, pair_preferences, preference_reps, _num
+from .stats import kappa_from_rates
+
+
+@dataclass(frozen=True)
+class VerdictSettings:
+    """Thresholds of the verdict (documented in the method text)."""
+
+    neutral: float = 0.5          # midway between a standard CNN (1) and a cue-blind probe (0)
+    min_reference_drop: float = 0.10  # an ablation must cost a standard CNN this much to count
+    min_pref_span: float = 0.10   # standard-vs-blind preference span needed for a pair to count
+    min_n: int = 20               # fewest images per set / ablation for a component to count
+    absolute_threshold: float = 0.10  # absolute scale: accuracy lost that counts as "used"
+
+
+def _set_ids(trials: Trials) -> dict[tuple[str, str], str]:
+    return {(s.probe_a, s.probe_b): s.id for s in trials.sets if s.kind == "pair"}
+
+
+def cue_components(spec: CueSpec, trials: Trials, reps: Replicates,
+                   st: VerdictSettings) -> tuple[list, list]:
+    """Relative-scale components (name, (R,) reps) from ablations and from preferences."""
+    abl = []
+    for t in spec.ablations:
+        if t not in reps.kept or reps.kept_n[t] < st.min_n:
+            continue
+        refs = [reps.probe_kept[t][p] for p in spec.users if p in reps.probe_kept.get(t, {})]
+        if not refs:
+            continue
+        ref_drop = 1.0 - np.mean(refs, axis=0)
+        if ref_drop[0] < st.min_reference_drop:
+            continue
+        denom = np.maximum(ref_drop, st.min_reference_drop / 2)
+        abl.append((f"ablation:{t}", (1.0 - reps.kept[t]) / denom))
+    prefs = []
+    ids = _set_ids(trials)
+    for u in spec.users:
+        for b in spec.blind:
+            ub, bu = ids.get((u, b)), ids.get((b, u))
+            if ub is None or bu is None or u not in trials.probes or b not in trials.probes:
+                continue
+            if min(reps.set_counts[ub][1], reps.set_counts[bu][1]) < st.min_n:
+                continue
+            pm = preference_reps(reps, ub, bu)
+            pu = preference_reps(reps, ub, bu, u)
+            pb = preference_reps(reps, ub, bu, b)
+            span = pu - pb
+            if span[0] < st.min_pref_span:
+                continue
+            prefs.append((f"preference:{u}-vs-{b}", (pm - pb) / np.maximum(span, st.min_pref_span / 2)))
+    return abl, prefs
+
+
+def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettings) -> dict:
+    """Score, CI, scale and status of one cue; replicates kept under '_reps'."""
+    abl, prefs = cue_components(spec, trials, reps, st)
+    groups = [np.mean([r for _, r in g], axis=0) for g in (abl, prefs) if g]
+    comps = {name: _num(r[0]) for name, r in abl + prefs}
+    if groups:
+        r = np.mean(groups, axis=0)
+        e = estimate(r)
+        status = ("ignored" if e.hi < st.neutral else "used" if e.lo > st.neutral else "inconclusive")
+        return {"score": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "verdict": status,
+                "scale": "relative", "neutral": st.neutral, "components": comps, "_reps": r}
+    absolute = [1.0 - reps.kept[t] for t in spec.ablations
+                if t in reps.kept and reps.kept_n[t] >= st.min_n]
+    if absolute:
+        r = np.mean(absolute, axis=0)
+        e = estimate(r)
+        status = ("used" if e.lo > st.absolute_threshold else
+                  "not used" if e.hi < st.absolute_threshold else "inconclusive")
+        ref = [1.0 - v[0] for t in spec.ablations for v in reps.probe_kept.get(t, {}).values()]
+        return {"score": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "verdict": status,
+                "scale": "absolute", "neutral": st.absolute_threshold,
+                "components": {f"drop:{t}": _num(1.0 - reps.kept[t][0]) for t in spec.ablations
+                               if t in reps.kept},
+                "reference_drop": _num(float(np.mean(ref))) if ref else None, "_reps": r}
+    return {"score": None, "lo": None, "hi": None, "verdict": "inconclusive", "scale": "none",
+            "neutral": st.neutral, "components": {}, "reason": "no usable evidence", "_reps": None}
+
+
+def cue_profile(trials: Trials, reps: Replicates, st: VerdictSettings) -> dict[str, dict]:
+    return {name: cue_score(CUES.get(name), trials, reps, st) for name in CUES.names()}
+
+
+def probe_kappa_profile(trials: Trials) -> dict[str, dict[str, float]]:
+    """Mean error-consistency kappa between probes (different seeds) on the eval-set images."""
+    mask = trials.in_sets
+    out: dict[str, dict[str, float]] = {}
+    for q, cq in trials.probes.items():
+        out[q] = {}
+        for r, cr in trials.probes.items():
+            vals = []
+            for i, a in enumerate(cq[:, mask]):
+                for j, b in enumerate(cr[:, mask]):
+                    if q == r and i == j:
+                        continue
+                    k, _ = kappa_from_rates(np.mean(a == b), a.mean(), b.mean())
+                    vals.append(float(k))
+            out[q][r] = float(np.nanmean(vals)) if vals else np.nan
+    return out
+
+
+def nearest_probe(trials: Trials, reps: Replicates) -> dict:
+    """Nearest probe by distance over the preference profile and the (centred) kappa profile."""
+    probes = sorted(trials.probes)
+    if len(probes) < 2:
+        return {"name": probes[0] if probes else None, "runner_up": None, "margin": None,
+                "lo": None, "hi": None, "verdict": "inconclusive", "distances": {}}
+    pairs = pair_preferences(trials)
+    pk = probe_kappa_profile(trials)
+    model_k = np.stack([reps.kappa[r] for r in probes], axis=1)          # (R, P)
+    model_k = model_k - np.nanmean(model_k, axis=1, keepdims=True)
+    dist = {}
+    for q in probes:
+        blocks = []
+        if pairs:
+            dm = np.stack([preference_reps(reps, ab, ba) - preference_reps(reps, ab, ba, q)
+                           for _, _, ab, ba in pairs], axis=1)
+            blocks.append(np.sqrt(np.nanmean(dm ** 2, axis=1)))
+        qk = np.array([pk[q][r] for r in probes])
+        qk = qk - np.nanmean(qk)
+        if np.isfinite(qk).any():
+            blocks.append(np.sqrt(np.nanmean((model_k - qk) ** 2, axis=1)))
+        dist[q] = np.mean(blocks, axis=0)
+    order = sorted(probes, key=lambda q: dist[q][0])
+    best, second = order[0], order[1]
+    e = estimate(dist[second] - dist[best])
+    return {"name": best, "runner_up": second, "margin": _num(e.value), "lo": _num(e.lo),
+            "hi": _num(e.hi), "verdict": "clear" if e.lo > 0 else "inconclusive",
+            "distances": {q: _num(dist[q][0]) for q in order}}
+
+
+def correlation_baseline(trials: Trials, reps: Replicates) -> dict:
+    """Baseline: the probe whose per-set accuracy profile has the highest Pearson r."""
+    ids = [s.id for s in trials.sets if reps.set_counts[s.id][1] > 0]
+    mv = np.array([reps.set_acc[i][0] for i in ids])
+    rs = {}
+    for q in sorted(trials.probes):
+        qv = np.array([reps.probe_set_acc[i][q][0] for i in ids])
+        ok = np.isfinite(mv) & np.isfinite(qv)
+        if ok.sum() >= 3 and mv[ok].std() > 0 and qv[ok].std() > 0:
+            rs[q] = float(np.corrcoef(mv[ok], qv[ok])[0, 1])
+    if not rs:
+        return {"nearest": None, "r": None, "all": {}}
+    best = max(rs, key=rs.get)
+    return {"nearest": best, "r": _num(rs[best]), "all": {q: _num(v) for q, v in rs.items()}}
+
+
+def overall(profile: dict[str, dict]) -> dict:
+    """Status 'biased' | 'no_bias' | 'inconclusive', the dominant ignored cue and runner-ups."""
+    rel = {n: c for n, c in profile.items() if c["scale"] == "relative"}
+    ignored = sorted((n for n, c in rel.items() if c["verdict"] == "ignored"),
+                     key=lambda n: rel[n]["score"])
+    unsure = [n for n, c in profile.items() if c["verdict"] == "inconclusive" and c["scale"] != "absolute"]
+    extra = [n for n, c in profile.items() if c["scale"] == "absolute" and c["verdict"] == "used"]
+    if ignored:
+        dominant, tie = ignored[0], None
+        if len(ignored) > 1:
+            e = estimate(rel[ignored[1]]["_reps"] - rel[dominant]["_reps"])
+            tie = ignored[1] if e.lo <= 0 else None
+        return {"status": "biased", "dominant_cue": dominant, "also_ignored": ignored[1:],
+                "tied_with": tie, "inconclusive_cues": unsure, "unusual_reliance": extra}
+    status = "inconclusive" if unsure or not rel else "no_bias"
+    return {"status": status, "dominant_cue": None, "also_ignored": [], "tied_with": None,
+            "inconclusive_cues": unsure, "unusual_reliance": extra}
