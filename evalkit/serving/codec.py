@@ -104,9 +104,11 @@ def encoded_to_images(items: Iterable, size: tuple[int, int] | None) -> np.ndarr
 
 
 def v1_instances_to_images(instances, size: tuple[int, int] | None) -> np.ndarray:
-    """TF-Serving REST ``instances``: each a nested [H][W][3] list or ``{"b64": ...}``."""
+    """TF-Serving REST ``instances``: each a nested [H][W][3] list or ``{"b64": ...}``,
+    optionally wrapped in a one-key ``{input_name: ...}`` object."""
     if not isinstance(instances, list) or not instances:
         raise ImageDecodeError("'instances' must be a non-empty list")
+    instances = [_unwrap_named(i) for i in instances]
     if all(isinstance(i, (dict, str)) for i in instances):
         return encoded_to_images(instances, size)
     try:
@@ -116,3 +118,10 @@ def v1_instances_to_images(instances, size: tuple[int, int] | None) -> np.ndarra
     if arr.ndim != 4 or arr.shape[-1] != 3:
         raise ImageDecodeError(f"'instances' must have shape [N, H, W, 3], got {list(arr.shape)}")
     return check_pixel_range(arr)
+
+
+def _unwrap_named(instance):
+    """``{"input_name": value}`` (TF-Serving named input) -> value; ``{"b64": ...}`` is kept."""
+    if isinstance(instance, dict) and len(instance) == 1 and "b64" not in instance:
+        return next(iter(instance.values()))
+    return instance

@@ -1,4 +1,4 @@
-"""The evalkit MLServer runtime: serves a Keras image classifier (a trained probe).
+"""The evalkit MLServer runtime: serves an image classifier (a trained probe, .keras/.joblib).
 
 MLServer loads it from ``model-settings.json`` (see :mod:`evalkit.serving.settings`):
 ``parameters.uri`` is the ``.keras`` file and ``parameters.extra.class_names`` the classes.
@@ -14,7 +14,6 @@ MLServer loads it from ``model-settings.json`` (see :mod:`evalkit.serving.settin
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 
 import numpy as np
@@ -26,23 +25,15 @@ from mlserver.handlers import custom_handler
 from mlserver.types import InferenceRequest, InferenceResponse
 from mlserver.utils import get_model_uri
 
+from .classifier import load_classifier
 from .codec import ImageDecodeError, encoded_to_images, tensor_to_images, v1_instances_to_images
 
 OUTPUT_NAMES = ("probabilities", "label", "class_index")
-_CHUNK = 256  # images per forward pass
 
 
-def load_keras_classifier(path: str):
-    """Load a ``.keras`` classifier; evalkit's custom probe layers are registered first."""
-    if importlib.util.find_spec("evalkit.probes") is not None:
-        import evalkit.probes  # noqa: F401  (registers custom layers with Keras)
-    import keras
-
-    return keras.models.load_model(path, compile=False)
-
-
-class EvalkitKerasRuntime(MLModel):
-    """MLServer runtime for a Keras model mapping RGB images in [0, 255] to class probabilities."""
+class EvalkitRuntime(MLModel):
+    """MLServer runtime for an image classifier (``.keras``, or a ``.joblib`` sklearn probe)
+    mapping RGB images in [0, 255] to class probabilities."""
 
     async def load(self) -> bool:
         path = await get_model_uri(self._settings)
@@ -50,12 +41,12 @@ class EvalkitKerasRuntime(MLModel):
             raise MLServerError(f"model file not found: {path}")
         extra = (self._settings.parameters.extra or {}) if self._settings.parameters else {}
         self.class_names_ = [str(c) for c in extra.get("class_names") or []]
-        self.model_ = load_keras_classifier(path)
-        in_shape = tuple(self.model_.input_shape)
-        if len(in_shape) != 4 or in_shape[-1] != 3:
-            raise MLServerError(f"{path}: model input must be (None, H, W, 3), got {in_shape}")
-        self.input_size_ = (in_shape[1], in_shape[2]) if None not in in_shape[1:3] else None
-        n_out = int(self.model_.output_shape[-1])
+        try:
+            self.classifier_ = load_classifier(path)
+        except ValueError as exc:
+            raise MLServerError(str(exc)) from exc
+        self.input_size_ = self.classifier_.input_size
+        n_out = self.classifier_.n_classes
         if not self.class_names_:
             self.class_names_ = [f"class_{i}" for i in range(n_out)]
         if len(self.class_names_) != n_out:
@@ -69,9 +60,7 @@ class EvalkitKerasRuntime(MLModel):
         if self.input_size_ is not None and images.shape[1:3] != self.input_size_:
             raise InferenceError(f"images are {images.shape[1]}x{images.shape[2]} but the model "
                                  f"expects {self.input_size_[0]}x{self.input_size_[1]}")
-        parts = [np.asarray(self.model_(images[i:i + _CHUNK], training=False), dtype=np.float32)
-                 for i in range(0, len(images), _CHUNK)]
-        return np.concatenate(parts) if parts else np.zeros((0, len(self.class_names_)), np.float32)
+        return self.classifier_.predict(images)
 
     async def _predict_async(self, images: np.ndarray) -> np.ndarray:
         return await asyncio.to_thread(self.predict_images, images)
@@ -115,10 +104,10 @@ class EvalkitKerasRuntime(MLModel):
         if model_name != self.name:
             raise ModelNotFound(model_name)
 
-    @custom_handler(rest_path="/v1/models/{model_name}:predict", rest_method="POST")
-    async def v1_predict(self, model_name: str, request: Request) -> dict:
-        """TF-Serving REST predict: ``{"instances": [...]}`` -> ``{"predictions": [...]}``."""
+    async def _v1_predict(self, model_name: str, version: str | None, request: Request) -> dict:
         self._check_name(model_name)
+        if version is not None and version != (self.version or "1"):
+            raise ModelNotFound(model_name, version)
         try:
             body = await request.json()
         except ValueError:
@@ -131,6 +120,17 @@ class EvalkitKerasRuntime(MLModel):
             raise InferenceError(str(exc)) from None
         probs = await self._predict_async(images)
         return {"predictions": probs.tolist()}
+
+    @custom_handler(rest_path="/v1/models/{model_name}:predict", rest_method="POST")
+    async def v1_predict(self, model_name: str, request: Request) -> dict:
+        """TF-Serving REST predict: ``{"instances": [...]}`` -> ``{"predictions": [...]}``."""
+        return await self._v1_predict(model_name, None, request)
+
+    @custom_handler(rest_path="/v1/models/{model_name}/versions/{version}:predict",
+                    rest_method="POST")
+    async def v1_predict_version(self, model_name: str, version: str, request: Request) -> dict:
+        """TF-Serving REST predict of an explicit version (this server has one)."""
+        return await self._v1_predict(model_name, version, request)
 
     @custom_handler(rest_path="/v1/models/{model_name}", rest_method="GET")
     async def v1_status(self, model_name: str) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import UserError
 
-RUNTIME_IMPORT_PATH = "evalkit.serving.runtime.EvalkitKerasRuntime"
+RUNTIME_IMPORT_PATH = "evalkit.serving.runtime.EvalkitRuntime"
 CIFAR10_CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                        "ship", "truck")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -103,7 +103,7 @@ def model_settings(spec: ModelSpec) -> dict:
     return {
         "name": spec.name,
         "implementation": RUNTIME_IMPORT_PATH,
-        "platform": "keras",
+        "platform": "sklearn" if Path(spec.path).suffix == ".joblib" else "keras",
         "parameters": {
             "uri": str(Path(spec.path).resolve()),
             "version": spec.version,

@@ -22,13 +22,11 @@ def parse_probe_ref(ref: str) -> tuple[str, int]:
 
 def model_file_spec(path: str | Path, class_names: Sequence[str] | None = None,
                     name: str | None = None) -> ModelSpec:
-    """Serve any Keras model file; class names default to CIFAR-10's."""
+    """Serve any Keras model file (or sklearn ``.joblib``); class names default to CIFAR-10's."""
     path = Path(path).expanduser()
-    if path.suffix == ".joblib":
-        raise UserError("serving sklearn (.joblib) probes is not supported; serve a .keras "
-                        "model", path=path)
-    if path.suffix != ".keras":
-        raise UserError("expected a Keras model file ending in .keras", path=path)
+    if path.suffix not in (".keras", ".joblib"):
+        raise UserError("expected a Keras model file (.keras) or a scikit-learn probe "
+                        "(.joblib)", path=path)
     if not path.is_file():
         raise UserError("model file not found", path=path)
     names = tuple(class_names) if class_names else CIFAR10_CLASS_NAMES
@@ -48,14 +46,12 @@ def probe_spec(ws, ref: str, name: str | None = None) -> ModelSpec:
             "; no probe is trained yet (run `evalkit probes train` first)")
         raise UserError(f"no trained probe {key!r} in workspace {ws.root}{hint}")
     folder = ws.abspath(art)
-    keras_file, joblib_file = folder / "model.keras", folder / "model.joblib"
-    if not keras_file.is_file():
-        if joblib_file.is_file():
-            raise UserError(f"probe {key!r} is an sklearn model (.joblib); only Keras probes "
-                            "can be served", path=joblib_file)
-        raise UserError(f"model file of probe {key!r} is missing (expected model.keras)",
-                        path=keras_file)
-    return ModelSpec(path=keras_file, class_names=_probe_class_names(folder, art),
+    model_file = next((f for f in (folder / "model.keras", folder / "model.joblib")
+                       if f.is_file()), None)
+    if model_file is None:
+        raise UserError(f"model file of probe {key!r} is missing (expected model.keras or "
+                        "model.joblib)", path=folder)
+    return ModelSpec(path=model_file, class_names=_probe_class_names(folder, art),
                      name=name or _safe_name(f"{probe}-seed{seed}"),
                      description=f"evalkit probe {key}")
 
