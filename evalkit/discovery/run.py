@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..data.images import ImageSplit, LoadedDataset
-from ..errors import UserError
+from ..errors import DataError, UserError
 from ..workspace import Workspace
-from .correctness import load_correctness
+from .correctness import load_correctness, split_seeds
 from .discover import DiscoverySettings, discover
 from .store import check_pool_images, is_up_to_date, load_discovery, store_discovery
 
@@ -32,7 +32,10 @@ def load_pool_images(pool: str, data=None) -> LoadedDataset:
     """Load the dataset of ``pool`` with ``evalkit.data.load_dataset`` (data: path, 'synthetic:...')."""
     from ..data import load_dataset
 
-    return load_dataset(split_pool(pool)[0], data)
+    name = split_pool(pool)[0]
+    if name == "synthetic" and data is None:
+        data = "synthetic"
+    return load_dataset(name, data)
 
 
 def _pool_images(ws: Workspace, pool: str, dataset) -> tuple[ImageSplit, str | None, str | None]:
@@ -56,10 +59,16 @@ def discover_workspace(ws: Workspace, pool: str, settings: DiscoverySettings, da
     recorded_settings = {**settings.to_dict(), "store_flagged": store_flagged}
     if not force and is_up_to_date(ws, pool, matrix.sources, recorded_settings):
         return DiscoveryRun(load_discovery(ws, pool), skipped=True)
-    result = discover(matrix, settings)
+    split_seeds(matrix, settings.split_seed)  # refuse probes with < 2 seeds before loading images
     if callable(dataset):
         dataset = dataset()
     images, recorded, given = _pool_images(ws, pool, dataset)
     check_pool_images(matrix, images, recorded, given)
+    if matrix.class_names != tuple(images.class_names):
+        if ws.catalog.get("pool", pool) is not None:
+            raise DataError(f"pool {pool}: the dataset's class names {list(images.class_names)} differ from "
+                            f"the recorded ones {list(matrix.class_names)}; pass the --data used for the probes")
+        matrix = replace(matrix, class_names=tuple(images.class_names))
+    result = discover(matrix, settings)
     store_discovery(ws, result, matrix, images, store_flagged=store_flagged)
     return DiscoveryRun(load_discovery(ws, pool), skipped=False)
