@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  v2 (Open Inference): POST {served.infer_url}")
             typer.echo(f"  v1 (TF-Serving):     POST {served.v1_predict_url}")
             typer.echo(f"  classes: {', '.join(served.class_names)}")
-            typer.echo(f"  server log: {served.log_path}")
+            typer.echo(f"  server pid {served.pid}, log: {served.log_path}")
             typer.echo("press Ctrl-C to stop", err=True)
             code = server.wait()
             server.stop(keep_log=True)
