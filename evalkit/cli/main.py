@@ -15,7 +15,7 @@ app = typer.Typer(
     help="Find out what a black-box image classifier relies on.")
 
 # One module per pipeline stage; each defines register(app).
-COMMAND_MODULES = ("data", "sample", "probes", "discover", "explain", "score", "serve",
+COMMAND_MODULES = ("data", "sample", "probes", "discover", "explain", "score", "serve", "fingerprint",
                    "report", "run")
 
 

@@ -1,0 +1,163 @@
+"""Stage functions: fingerprint a classifier, a scored API or a local ``.keras`` model, and
+write ``fingerprints/{name}.json`` (catalog kind ``fingerprint``, key = name)."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..errors import DataError, UserError
+from ..workspace import Workspace, atomic_write_text, canonical_json
+from .build import fingerprint_from_trials
+from .inputs import (build_trials, load_eval_sets, probe_correctness, reference_ablations,
+                     validation_seeds)
+from .verdict import VerdictSettings
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ABLATIONS = ("grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror")
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise UserError(f"fingerprint name {name!r} must be letters, digits, '_', '.', '-' "
+                        "(it becomes a file name)")
+    return name
+
+
+def _pool_labels(ws: Workspace, pool: str, set_docs: list[dict]) -> np.ndarray:
+    from ..probes import load_pool_labels
+
+    labels, _ = load_pool_labels(ws, pool)
+    for d in set_docs:
+        stored = np.asarray(d["labels"], dtype=np.int64)
+        if not np.array_equal(labels[np.asarray(d["indices"], dtype=np.int64)], stored):
+            raise DataError(f"set {d['id']!r}: its labels differ from the pool's stored labels")
+    return np.asarray(labels, dtype=np.int64)
+
+
+def _digest(obj) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: dict[int, int | None],
+                           ablation_predictions: dict[str, dict[int, int | None]] | None = None, *,
+                           pool: str | None = None, images: np.ndarray | Callable | None = None,
+                           n_boot: int = 1000, seed: int = 0, settings: VerdictSettings | None = None,
+                           extra: dict | None = None, force: bool = False) -> dict:
+    """Fingerprint a classifier from its answers ``{pool index: class | None}`` (None = abstain).
+
+    ablation_predictions: ``{transform: {pool index: class | None}}`` on transformed images.
+    images: the pool's uint8 images (or a callable returning them), needed to measure the
+    standard probes on the same ablations; without it ablation scores have no reference.
+    Skips work when the same inputs were fingerprinted before (unless ``force``)."""
+    _check_name(name)
+    ablation_predictions = {t: a for t, a in (ablation_predictions or {}).items() if a}
+    pool, docs = load_eval_sets(ws, pool)
+    st = settings or VerdictSettings()
+    inputs = {"pool": pool, "sets": [d["id"] for d in docs],
+              "answers": _digest(sorted((int(k), v) for k, v in predictions_by_pool_index.items())),
+              "ablations": {t: _digest(sorted((int(k), v) for k, v in a.items()))
+                            for t, a in sorted(ablation_predictions.items())}}
+    run_settings = {"n_boot": n_boot, "seed": seed, **st.__dict__}
+    art = ws.catalog.get("fingerprint", name)
+    if (not force and art is not None and art.inputs == inputs and art.settings == run_settings
+            and ws.abspath(art).is_file()):
+        return json.loads(ws.abspath(art).read_text())
+    labels = _pool_labels(ws, pool, docs)
+    seeds = validation_seeds(ws, pool)
+    probes = probe_correctness(ws, pool, labels, seeds)
+    reference, ref_index = None, None
+    if ablation_predictions and images is not None:
+        ref_index = np.array(sorted({int(i) for a in ablation_predictions.values() for i in a}))
+        reference = reference_ablations(ws, pool, ref_index, ablation_predictions, images,
+                                        {p: s for p, (s, _) in probes.items()}, labels)
+    trials = build_trials(docs, labels, probes, predictions_by_pool_index, ablation_predictions,
+                          reference, ref_index)
+    fp = fingerprint_from_trials(trials, name, n_boot=n_boot, seed=seed, settings=st)
+    fp.update({"pool": pool, "probe_seeds": {p: s for p, (s, _) in probes.items()},
+               "reference_ablations": reference is not None, **(extra or {})})
+    rel = f"fingerprints/{name}.json"
+    atomic_write_text(ws.root / rel, json.dumps(fp, indent=1))
+    ws.catalog.record("fingerprint", name, rel, inputs=inputs, settings=run_settings,
+                      meta={"status": fp["status"], "dominant_cue": fp["dominant_cue"],
+                            "nearest_probe": fp["nearest_probe"]["name"]})
+    return fp
+
+
+def _answers(records: list[dict]) -> dict[int, int | None]:
+    """Scored records -> {pool index: label | None}; failed records are left out."""
+    return {int(r["index"]): (None if r.get("label") is None else int(r["label"]))
+            for r in records if r.get("status") == "scored"}
+
+
+def load_scores(ws: Workspace, api: str) -> dict:
+    """The scoring stage's ``scores/{api}/scores.json``."""
+    art = ws.catalog.get("scores", api)
+    path = ws.abspath(art) if art is not None else ws.root / "scores" / api / "scores.json"
+    if not path.is_file():
+        known = [a.key for a in ws.catalog.list("scores")]
+        from ..errors import did_you_mean
+
+        raise UserError(f"no scores for API {api!r} in workspace {ws.root}{did_you_mean(api, known)}; "
+                        f"run 'evalkit score' first" + (f" (scored: {', '.join(known)})" if known else ""))
+    return json.loads(path.read_text())
+
+
+def fingerprint_api(ws: Workspace, api: str, *, data=None, use_ablations: bool = True,
+                    n_boot: int = 1000, seed: int = 0, force: bool = False) -> dict:
+    """Fingerprint an API from its ``scores.json`` (ablation answers are used when present)."""
+    scores = load_scores(ws, api)
+    ablations = {t: _answers(r) for t, r in (scores.get("ablations") or {}).items()} if use_ablations else {}
+    pool = scores.get("pool")
+    images = None
+    if ablations:
+        def images():
+            return _pool_images(pool, data)
+    extra = {"adapter": scores.get("adapter"), "model": scores.get("model"),
+             "failures": scores.get("failures"), "unmapped_labels": scores.get("unmapped_labels", {}),
+             "abstentions": sum(1 for r in scores.get("images", []) if r.get("status") == "scored"
+                                and r.get("label") is None)}
+    return fingerprint_classifier(ws, api, _answers(scores.get("images", [])), ablations, pool=pool,
+                                  images=images, n_boot=n_boot, seed=seed, extra=extra, force=force)
+
+
+def _pool_images(pool: str, data) -> np.ndarray:
+    from ..discovery.run import load_pool_images, split_pool
+
+    return load_pool_images(pool, data).split(split_pool(pool)[1]).images
+
+
+def fingerprint_keras_model(ws: Workspace, path: str | Path, dataset=None, *, name: str | None = None,
+                            use_ablations: bool = True, n_boot: int = 1000, seed: int = 0,
+                            force: bool = False) -> dict:
+    """Fingerprint a local ``.keras`` classifier: predict the eval-set images (and their
+    ablations) locally. ``dataset``: the data source of the pool (path or 'synthetic:...')."""
+    from ..probes.transforms import apply_transform
+    from ..serving.classifier import load_classifier
+    from .inputs import ABLATION_SEED
+
+    path = Path(path)
+    if not path.is_file() or path.suffix != ".keras":
+        raise UserError("expected an existing .keras model file", path=path)
+    name = _check_name(name or path.stem)
+    pool, docs = load_eval_sets(ws)
+    idx = np.array(sorted({int(i) for d in docs for i in d["indices"]}), dtype=np.int64)
+    all_images = _pool_images(pool, dataset)
+    try:
+        clf = load_classifier(path)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    imgs = all_images[idx]
+
+    def answers(x: np.ndarray) -> dict[int, int | None]:
+        return {int(i): int(c) for i, c in zip(idx, clf.predict(x).argmax(1))}
+
+    ablations = {t: answers(apply_transform(t, imgs, seed=ABLATION_SEED))
+                 for t in (ABLATIONS if use_ablations else ())}
+    return fingerprint_classifier(ws, name, answers(imgs), ablations, pool=pool, images=all_images,
+                                  n_boot=n_boot, seed=seed, force=force,
+                                  extra={"model_file": str(path.resolve())})

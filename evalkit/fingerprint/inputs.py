@@ -1,0 +1,139 @@
+"""Reading what the fingerprint needs from a workspace and turning it into :class:`Trials`.
+
+A classifier's answers are given as ``{pool index: class index | None}`` (None = abstained; an
+index that is missing was not scored or failed), for the original images and per ablation.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import numpy as np
+
+from ..errors import UserError
+from ..workspace import Workspace, atomic_write_bytes, canonical_json
+from .cues import STANDARD_PROBES
+from .evidence import EvalSetSpec, Trials
+
+ABLATION_SEED = 0  # rng seed of the random transforms applied to the reference probes' images
+
+
+def load_eval_sets(ws: Workspace, pool: str | None = None) -> tuple[str, list[dict]]:
+    """(pool, kept evaluation-set documents of that pool); raises if there are none."""
+    from ..discovery.store import load_set
+
+    docs = [load_set(ws, a.key) for a in ws.catalog.list("evalset")]
+    docs = [d for d in docs if d.get("kept", True) and (pool is None or d.get("pool") == pool)]
+    if not docs:
+        raise UserError(f"no kept evaluation sets{f' on pool {pool!r}' if pool else ''} in workspace "
+                        f"{ws.root}; run 'evalkit discover' first")
+    pools = sorted({d["pool"] for d in docs})
+    if len(pools) > 1:
+        raise UserError(f"evaluation sets on several pools ({', '.join(pools)}); choose one with --pool")
+    return pools[0], sorted(docs, key=lambda d: d["id"])
+
+
+def validation_seeds(ws: Workspace, pool: str) -> dict[str, list[int]] | None:
+    """Each probe's held-out seeds from the discovery run (None when not recorded)."""
+    art = ws.catalog.get("discovery", pool)
+    if art is None or not ws.abspath(art).is_file():
+        return None
+    split = json.loads(ws.abspath(art).read_text()).get("seed_split", {})
+    return {p: list(s) for p, s in split.get("validation", {}).items()} or None
+
+
+def probe_correctness(ws: Workspace, pool: str, labels: np.ndarray,
+                      seeds: dict[str, list[int]] | None) -> dict[str, tuple[list[int], np.ndarray]]:
+    """{probe: (seeds, (S, N) float correctness on the pool)} over the held-out seeds."""
+    from ..probes import load_pool_predictions
+
+    by_probe: dict[str, dict[int, np.ndarray]] = {}
+    for (probe, seed), probs in load_pool_predictions(ws, pool).items():
+        if seeds is None or seed in seeds.get(probe, ()):
+            by_probe.setdefault(probe, {})[seed] = (np.asarray(probs).argmax(1) == labels).astype(float)
+    if not by_probe:
+        raise UserError(f"no probe predictions on pool {pool!r} in workspace {ws.root}; "
+                        "run 'evalkit probes train' first")
+    return {p: (sorted(d), np.stack([d[s] for s in sorted(d)])) for p, d in sorted(by_probe.items())}
+
+
+def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transforms, images,
+                        probe_seeds: dict[str, list[int]], labels: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Correctness of the standard probes on transformed pool images, cached in the workspace.
+
+    images: the pool's uint8 images (N, H, W, 3), or a callable returning them (called only when
+    not cached). Returns {transform: {probe: (S, len(indices))}}."""
+    from ..probes import load_probe_model
+    from ..probes.transforms import apply_transform
+
+    probes = {p: s for p, s in probe_seeds.items() if p in STANDARD_PROBES}
+    transforms = sorted(transforms)
+    if not probes or not transforms:
+        return {}
+    spec = {"pool": pool, "probes": probes, "transforms": transforms, "seed": ABLATION_SEED,
+            "indices": hashlib.sha256(np.asarray(indices, np.int64).tobytes()).hexdigest()}
+    key = f"{pool}/{hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]}"
+    art = ws.catalog.get("fingerprint-reference", key)
+    if art is not None and ws.abspath(art).is_file():
+        with np.load(ws.abspath(art)) as npz:
+            return {t: {p: npz[f"{t}|{p}"] for p in probes} for t in transforms}
+    imgs = (images() if callable(images) else images)[indices]
+    truth = labels[indices]
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for t in transforms:
+        x = apply_transform(t, imgs, seed=ABLATION_SEED)
+        out[t] = {}
+        for p, seeds in probes.items():
+            rows = [(load_probe_model(ws, p, s).predict_proba(x).argmax(1) == truth) for s in seeds]
+            out[t][p] = np.stack(rows).astype(float)
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{f"{t}|{p}": a for t, d in out.items() for p, a in d.items()})
+    path = ws.dir("fingerprints") / "reference" / f"{key.replace('/', '_')}.npz"
+    atomic_write_bytes(path, buf.getvalue())
+    ws.catalog.record("fingerprint-reference", key, ws.relpath(path), inputs=spec)
+    return out
+
+
+def correctness_of(answers: dict[int, int | None], index: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """(U,) 1 right / 0 wrong or abstained / NaN not answered, for the pool images ``index``."""
+    out = np.full(index.shape[0], np.nan)
+    for j, i in enumerate(index):
+        i = int(i)
+        if i in answers:
+            a = answers[i]
+            out[j] = 0.0 if a is None else float(int(a) == int(labels[i]))
+    return out
+
+
+def build_trials(set_docs: list[dict], labels: np.ndarray,
+                 probes: dict[str, tuple[list[int], np.ndarray]],
+                 answers: dict[int, int | None], ablation_answers: dict[str, dict[int, int | None]],
+                 reference: dict[str, dict[str, np.ndarray]] | None = None,
+                 reference_index: np.ndarray | None = None) -> Trials:
+    """Trials over the union of the sets' images and the ablated images."""
+    idx = set()
+    for d in set_docs:
+        idx.update(int(i) for i in d["indices"])
+    for a in ablation_answers.values():
+        idx.update(int(i) for i in a)
+    index = np.array(sorted(idx), dtype=np.int64)
+    pos = {int(i): j for j, i in enumerate(index)}
+    sets = tuple(EvalSetSpec(d["id"], d["kind"], d["probe_a"], d["probe_b"],
+                             np.array([pos[int(i)] for i in d["indices"]], dtype=np.int64))
+                 for d in set_docs)
+    probe_corr = {p: c[:, index] for p, (_, c) in probes.items()}
+    probe_abl: dict[str, dict[str, np.ndarray]] = {}
+    if reference:
+        ref_pos = {int(i): j for j, i in enumerate(reference_index)}
+        cols = np.array([ref_pos.get(int(i), -1) for i in index])
+        for t, by_probe in reference.items():
+            probe_abl[t] = {}
+            for p, arr in by_probe.items():
+                full = np.full((arr.shape[0], index.size), np.nan)
+                full[:, cols >= 0] = arr[:, cols[cols >= 0]]
+                probe_abl[t][p] = full
+    return Trials(index=index, sets=sets, model=correctness_of(answers, index, labels),
+                  probes=probe_corr,
+                  model_ablation={t: correctness_of(a, index, labels) for t, a in ablation_answers.items()},
+                  probe_ablation=probe_abl)
