@@ -62,3 +62,20 @@ def class_score(classes: np.ndarray):
     from tf_keras_vis.utils.scores import CategoricalScore
 
     return CategoricalScore([int(c) for c in classes])
+
+
+class FixedClasses(Target):
+    """Explain given class indices (e.g. the trained probe's classes, for sanity checks)."""
+
+    name = "fixed"
+
+    def __init__(self, classes):
+        self.classes = np.asarray(classes, dtype=np.int64)
+        self._next = 0
+
+    def __call__(self, probs, labels=None):
+        out = self.classes[self._next:self._next + len(probs)]
+        if len(out) != len(probs):
+            raise ValueError(f"FixedClasses has {len(self.classes)} classes, asked for more")
+        self._next += len(probs)
+        return out

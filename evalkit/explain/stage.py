@@ -1,0 +1,171 @@
+"""The explain stage: maps of every probe on every image of an evaluation set, in the workspace.
+
+Per (set, method, probe, seed) it writes ``explanations/{set}/{method}/{probe}/seed{seed}/``:
+``maps.npz`` (float32 maps in [0, 1] for the predicted and the true class, classes, probs,
+deletion scores of the maps and of the random / centre-blob baselines), PNG overlays, and
+records catalog kind ``explanation``. Grids (one per image, one column per probe) go to
+``explanations/{set}/{method}/grids/`` and are listed in each record's meta.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError, UserError, did_you_mean
+from ..workspace import Artifact, Workspace
+from .base import get_method
+from .faithfulness import compare_with_baselines
+from .layers import find_last_conv_layer
+from .outputs import save_grid, save_maps_npz, save_overlay
+from .sanity import randomisation_test
+
+KIND = "explanation"
+
+
+@dataclass(frozen=True)
+class ExplainSetResult:
+    set_id: str
+    method: str
+    records: tuple[Artifact, ...]
+    skipped: tuple[tuple[str, str], ...]   # (probe/seed, reason)
+    grids: tuple[str, ...]                 # workspace-relative PNG paths
+
+
+def _load_probe(ws: Workspace, probe: str, seed: int):
+    from ..probes import load_probe_model  # stage 3
+
+    return load_probe_model(ws, probe, seed)
+
+
+def _load_split(dataset, pool: str):
+    name, _, split = pool.partition("/")
+    if dataset is None or isinstance(dataset, str):
+        from ..data import load_dataset  # stage 1
+
+        dataset = load_dataset(name, dataset)
+    return dataset.split(split or "test")
+
+
+def load_evalset(ws: Workspace, set_id: str) -> dict:
+    """The evaluation set's JSON (catalog kind 'evalset'); UserError naming known sets."""
+    art = ws.catalog.get("evalset", set_id)
+    if art is None:
+        known = [a.key for a in ws.catalog.list("evalset")]
+        raise UserError(f"--set {set_id!r}: no such evaluation set in {ws.root}"
+                        f"{did_you_mean(set_id, known)}; known sets: {', '.join(known) or 'none'}")
+    return json.loads(ws.abspath(art).read_text())
+
+
+def _models(ws: Workspace, probes, seeds) -> list[tuple[str, int]]:
+    found = []
+    for art in ws.catalog.list("model"):
+        probe, _, seed = art.key.rpartition("/seed")
+        found.append((probe, int(seed)))
+    names = sorted({p for p, _ in found})
+    for p in probes or ():
+        if p not in names:
+            raise UserError(f"--probes: no trained probe {p!r} in {ws.root}{did_you_mean(p, names)}; "
+                            f"trained: {', '.join(names) or 'none'}")
+    return sorted((p, s) for p, s in found
+                  if (probes is None or p in probes) and (seeds is None or s in seeds))
+
+
+def _images(dataset, evalset: dict, set_id: str) -> tuple[np.ndarray, np.ndarray]:
+    split = _load_split(dataset, evalset.get("pool", "cifar10/test"))
+    idx = np.asarray(evalset["indices"], dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= len(split)):
+        raise DataError(f"set {set_id!r}: indices exceed the pool's {len(split)} images")
+    images = split.images[idx]
+    for i, h in zip(range(len(idx)), evalset.get("hashes") or []):
+        if hashlib.sha256(np.ascontiguousarray(images[i]).tobytes()).hexdigest() != h:
+            raise DataError(f"set {set_id!r}: image {int(idx[i])} differs from the one the set was "
+                            "built on; expected the same copy of the dataset")
+    return images, np.asarray(evalset["labels"], dtype=np.int64)
+
+
+def _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size, sanity_images):
+    explainer = get_method(method)(model, layer=layer, batch_size=batch_size)
+    pred = explainer.explain(images, "predicted")
+    true = explainer.explain(images, "true", labels)
+    faith = {t.target: compare_with_baselines(model, images, t.maps, t.classes) for t in (pred, true)}
+    k = min(sanity_images, len(images))
+    trained = dataclasses.replace(pred, maps=pred.maps[:k], classes=pred.classes[:k], probs=pred.probs[:k])
+    sanity = randomisation_test(model, images[:k], method=method, mode="all", trained=trained,
+                                batch_size=batch_size) if k else None
+    save_maps_npz(out_dir / "maps.npz", maps_predicted=pred.maps, maps_true=true.maps,
+                  classes_predicted=pred.classes, classes_true=true.classes, probs=pred.probs,
+                  **{f"deletion_{t}_{w}": getattr(f, w) for t, f in faith.items()
+                     for w in ("deletion", "random", "blob")})
+    for i in range(len(images)):
+        save_overlay(out_dir / "overlays" / f"{i:04d}_predicted.png", images[i], pred.maps[i])
+        if pred.classes[i] != true.classes[i]:
+            save_overlay(out_dir / "overlays" / f"{i:04d}_true.png", images[i], true.maps[i])
+    return {"layer": pred.layer, "scores_on": pred.scores_on, "n_images": len(images),
+            "n_all_zero": {"predicted": pred.n_all_zero, "true": true.n_all_zero},
+            "n_nan": {"predicted": pred.n_nan, "true": true.n_nan},
+            "faithfulness": {t: f.summary() for t, f in faith.items()},
+            "sanity": None if sanity is None else {
+                "mode": sanity.mode, "n_images": sanity.n_images,
+                "spearman_mean": sanity.final_spearman,
+                "n_defined": sanity.steps[-1].n_defined, "n_all_zero": sanity.steps[-1].n_all_zero}}
+
+
+def explain_set(ws: Workspace, dataset, set_id: str, method: str, probes=None, seeds=None,
+                layer: str | None = None, batch_size: int = 64, *,
+                sanity_images: int = 32) -> ExplainSetResult:
+    """Explain every image of evaluation set ``set_id`` for each trained probe (or ``probes`` /
+    ``seeds``) with ``method``; skips finished (catalog) work and probes without convolutions.
+
+    dataset: a LoadedDataset holding the set's pool, or a data path/spec for ``load_dataset``.
+    """
+    get_method(method)  # fail early on a bad name
+    evalset = load_evalset(ws, set_id)
+    images, labels = _images(dataset, evalset, set_id)
+    class_names = list(evalset.get("class_names") or [])
+    root = ws.dir("explanations") / set_id / method
+    done, skipped = [], []
+    for probe, seed in _models(ws, probes, seeds):
+        key = f"{set_id}/{method}/{probe}/seed{seed}"
+        art = ws.catalog.get(KIND, key)
+        if art is None:
+            loaded = _load_probe(ws, probe, seed)
+            model = getattr(loaded, "keras_model", None)
+            if model is None:
+                skipped.append((f"{probe}/seed{seed}", "not a Keras model (no convolutions)"))
+                continue
+            if layer is None and find_last_conv_layer(model) is None:
+                skipped.append((f"{probe}/seed{seed}", "no convolutional layer"))
+                continue
+            out_dir = root / probe / f"seed{seed}"
+            meta = _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size,
+                                  sanity_images)
+            art = ws.catalog.record(
+                KIND, key, ws.relpath(out_dir),
+                inputs={"evalset": set_id, "model": f"{probe}/seed{seed}", "n_images": len(images)},
+                settings={"method": method, "layer": layer, "batch_size": batch_size,
+                          "sanity_images": sanity_images}, meta=meta)
+        done.append((probe, seed, art))
+    grids = _write_grids(ws, root, images, labels, evalset, class_names, done)
+    records = tuple(ws.catalog.record(KIND, a.key, a.path, inputs=a.inputs, settings=a.settings,
+                                      meta={**a.meta, "grids": grids}) for _, _, a in done)
+    return ExplainSetResult(set_id, method, records, tuple(skipped), tuple(grids))
+
+
+def _write_grids(ws, root, images, labels, evalset, class_names, done) -> list[str]:
+    if not done:
+        return []
+    name = (lambda c: class_names[c] if c < len(class_names) else str(c))
+    loaded = [(p, s, np.load(ws.abspath(a) / "maps.npz")) for p, s, a in done]
+    paths = []
+    for i in range(len(images)):
+        columns = [(f"{p} s{s}", f"{name(int(z['classes_predicted'][i]))} "
+                    f"{float(z['probs'][i, z['classes_predicted'][i]]):.2f}", z["maps_predicted"][i])
+                   for p, s, z in loaded]
+        path = root / "grids" / f"{i:04d}.png"
+        save_grid(path, images[i], f"#{evalset['indices'][i]}\ntrue: {name(int(labels[i]))}", columns)
+        paths.append(ws.relpath(path))
+    return paths
