@@ -1,0 +1,212 @@
+"""API files: one TOML per API, strictly validated. Secrets never live in the file.
+
+Example::
+
+    adapter = "google-vision"
+    endpoint = "https://vision.googleapis.com/v1/images:annotate"
+    model = "builtin/stable"
+    price_per_1000 = 1.5
+    ablations = ["blur"]
+
+    [credentials]
+    api_key = { env = "GOOGLE_VISION_API_KEY" }     # or { file = "~/.secrets/vision.key" }
+
+    [engine]
+    concurrency = 8
+    rps = 10
+    batch_size = 16
+
+    [labels]
+    "tabby" = "cat"
+
+Credentials name an environment variable or a file; the secret is read at run time only.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..config_schema import check_keys, load_toml
+from ..errors import ConfigError, UserError
+
+_TOP = {"name": str, "adapter": str, "endpoint": str, "model": str, "version": str,
+        "price_per_1000": float, "ablations": list, "seed": int, "credentials": dict,
+        "engine": dict, "image": dict, "params": dict, "labels": dict}
+_ENGINE = {"concurrency": int, "rps": float, "timeout_s": float, "max_retries": int,
+           "retry_time_cap_s": float, "backoff_base_s": float, "backoff_max_s": float,
+           "batch_size": int}
+_IMAGE = {"format": str, "resize": int}
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    concurrency: int = 4
+    rps: float = 10.0
+    timeout_s: float = 30.0
+    max_retries: int = 6
+    retry_time_cap_s: float = 300.0
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    batch_size: int = 1
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """A validated API file. ``credentials`` maps a name to ("env", VAR) or ("file", PATH)."""
+
+    name: str
+    adapter: str
+    endpoint: str
+    model: str = ""
+    version: str = ""
+    price_per_1000: float = 0.0
+    ablations: tuple[str, ...] = ()
+    seed: int = 0
+    credentials: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    image_format: str = "png"
+    resize: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    label_overrides: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def adapter_instance(self):
+        from .adapters import ADAPTERS
+
+        return ADAPTERS.get(self.adapter)(self)
+
+
+class Secret(str):
+    """A string whose repr never shows its value."""
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """Resolved secrets by name. Never printed; :meth:`values` feeds redaction."""
+
+    secrets: Mapping[str, Secret] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Secret:
+        if name not in self.secrets:
+            raise UserError(f"the API file declares no credential '{name}'; add it under [credentials]")
+        return self.secrets[name]
+
+    def get(self, name: str) -> Secret | None:
+        return self.secrets.get(name)
+
+    def values(self) -> list[str]:
+        return [str(v) for v in self.secrets.values() if v]
+
+    def __repr__(self) -> str:
+        return f"Credentials({', '.join(sorted(self.secrets))})"
+
+
+def load_api_config(path: str | Path) -> ApiConfig:
+    """Read and validate one API file; unknown keys, types and adapters are one-line ConfigErrors."""
+    from .adapters import ADAPTERS
+
+    path = Path(path)
+    raw = load_toml(path)
+    where = str(path)
+    check_keys(raw, _TOP, where=where, required=("adapter", "endpoint"))
+    if raw["adapter"] not in ADAPTERS:
+        ADAPTERS.get(raw["adapter"])  # raises UserError with "did you mean"
+    adapter_cls = ADAPTERS.get(raw["adapter"])
+    engine_tbl = raw.get("engine", {})
+    check_keys(engine_tbl, _ENGINE, where=f"{where} [engine]")
+    engine = EngineSettings(**{k: (float(v) if isinstance(EngineSettings.__dataclass_fields__[k].default, float)
+                                   else v) for k, v in engine_tbl.items()})
+    _check_engine(engine, where)
+    if engine.batch_size > adapter_cls.max_batch:
+        raise ConfigError(f"[engine] batch_size {engine.batch_size} is more than the "
+                          f"{raw['adapter']} adapter allows ({adapter_cls.max_batch})", path=where)
+    image_tbl = raw.get("image", {})
+    check_keys(image_tbl, _IMAGE, where=f"{where} [image]")
+    fmt = image_tbl.get("format", "png")
+    if fmt not in ("png", "jpeg"):
+        raise ConfigError(f"[image] format must be 'png' or 'jpeg', got {fmt!r}", path=where)
+    resize = image_tbl.get("resize") or None
+    if resize is not None and not 8 <= resize <= 4096:
+        raise ConfigError(f"[image] resize must be 8..4096 pixels, got {resize}", path=where)
+    params = raw.get("params", {})
+    check_keys(params, adapter_cls.params_schema, where=f"{where} [params]")
+    labels = raw.get("labels", {})
+    for k, v in labels.items():
+        if not isinstance(v, str):
+            raise ConfigError(f"[labels] '{k}' must map to a class name (or \"\" to abstain), got {v!r}",
+                              path=where)
+    ablations = raw.get("ablations", [])
+    if not all(isinstance(a, str) for a in ablations):
+        raise ConfigError("'ablations' must be a list of transform names", path=where)
+    price = float(raw.get("price_per_1000", 0.0))
+    if price < 0:
+        raise ConfigError(f"price_per_1000 must be >= 0, got {price}", path=where)
+    endpoint = raw["endpoint"]
+    if not endpoint.startswith(("http://", "https://")):
+        raise ConfigError(f"endpoint must start with http:// or https://, got {endpoint!r}", path=where)
+    return ApiConfig(
+        name=raw.get("name", path.stem), adapter=raw["adapter"], endpoint=endpoint.rstrip("/"),
+        model=raw.get("model", ""), version=raw.get("version", ""), price_per_1000=price,
+        ablations=tuple(ablations), seed=raw.get("seed", 0),
+        credentials=_parse_credentials(raw.get("credentials", {}), where),
+        engine=engine, image_format=fmt, resize=resize, params=params,
+        label_overrides=dict(labels), source=str(path.resolve()))
+
+
+def _check_engine(e: EngineSettings, where: str) -> None:
+    checks = [("concurrency", e.concurrency >= 1), ("rps", e.rps > 0), ("timeout_s", e.timeout_s > 0),
+              ("max_retries", e.max_retries >= 0), ("retry_time_cap_s", e.retry_time_cap_s >= 0),
+              ("backoff_base_s", e.backoff_base_s >= 0), ("backoff_max_s", e.backoff_max_s >= 0),
+              ("batch_size", e.batch_size >= 1)]
+    for key, ok in checks:
+        if not ok:
+            raise ConfigError(f"[engine] {key} is out of range: {getattr(e, key)!r}", path=where)
+
+
+def _parse_credentials(table: Mapping[str, Any], where: str) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    for name, spec in table.items():
+        if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in ("env", "file") \
+                or not isinstance(next(iter(spec.values())), str):
+            raise ConfigError(f"[credentials] '{name}' must be {{ env = \"VAR\" }} or {{ file = \"PATH\" }}; "
+                              "secrets are never written in the API file", path=where)
+        kind, ref = next(iter(spec.items()))
+        out[name] = (kind, ref)
+    return out
+
+
+def resolve_credentials(config: ApiConfig, environ: Mapping[str, str] | None = None) -> Credentials:
+    """Read every declared secret from its environment variable or file (run time only)."""
+    environ = os.environ if environ is None else environ
+    base = Path(config.source).parent if config.source else Path.cwd()
+    secrets: dict[str, Secret] = {}
+    for name, (kind, ref) in config.credentials.items():
+        if kind == "env":
+            value = environ.get(ref)
+            if not value:
+                raise UserError(f"{config.name}: credential '{name}' needs the environment variable {ref}, "
+                                "which is not set")
+        else:
+            p = Path(ref).expanduser()
+            p = p if p.is_absolute() else base / p
+            if not p.is_file():
+                raise UserError(f"{config.name}: credential '{name}' file not found: {p}")
+            value = p.read_text(encoding="utf-8").strip()
+            if not value:
+                raise UserError(f"{config.name}: credential '{name}' file is empty: {p}")
+        secrets[name] = Secret(value)
+    return Credentials(secrets)
+
+
+def redact(text: str, credentials: Credentials | None) -> str:
+    """Replace every secret value in ``text`` by '***'."""
+    if credentials is None:
+        return text
+    for value in sorted(credentials.values(), key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text

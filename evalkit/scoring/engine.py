@@ -1,0 +1,187 @@
+"""The scoring engine: bounded concurrency, a requests-per-second limit, timeouts, retries with
+exponential backoff and full jitter (connection errors, 429, 5xx, Retry-After, typed signals
+from bodies), a retry-time cap per request, and the response cache. Every image ends with a
+final answer or a failure with a reason."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .adapters.base import Adapter, ApiAnswer, ImageFailure, ImageItem, RetrySignal
+from .api_config import Credentials, EngineSettings, redact
+from .cache import CacheScope, ResponseCache
+
+log = logging.getLogger("evalkit.scoring")
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The final outcome for one image. ``outcome`` is an ApiAnswer or an ImageFailure."""
+
+    key: str
+    outcome: ApiAnswer | ImageFailure
+    latency_s: float | None
+    attempts: int          # HTTP requests sent for this image in this run (0 = from cache)
+    from_cache: bool
+
+
+class TokenBucket:
+    """At most ``rate`` acquisitions per second on average, bursts of ``burst``; thread-safe."""
+
+    def __init__(self, rate: float, burst: float = 1.0, *, clock=time.monotonic, sleep=time.sleep):
+        self.rate, self.burst = float(rate), max(1.0, float(burst))
+        self._clock, self._sleep = clock, sleep
+        self._tokens, self._last = self.burst, clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until it is available; returns the time waited."""
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self._tokens -= 1.0
+            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+        if wait > 0:
+            self._sleep(wait)
+        return wait
+
+
+def backoff_delay(attempt: int, settings: EngineSettings, rng: random.Random,
+                  retry_after: float | None) -> float:
+    """Full jitter: uniform(0, min(max, base * 2**(attempt-1))), at least Retry-After if given."""
+    jitter = rng.uniform(0.0, min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1)))
+    return jitter if retry_after is None else max(retry_after, jitter)
+
+
+class ScoringEngine:
+    """Sends the uncached images of a run and stores every final answer in the cache."""
+
+    def __init__(self, adapter: Adapter, settings: EngineSettings, credentials: Credentials | None,
+                 cache: ResponseCache, scope: CacheScope, *, seed: int = 0,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.adapter, self.settings, self.credentials = adapter, settings, credentials
+        self.cache, self.scope, self.seed, self._sleep = cache, scope, seed, sleep
+        self._bucket = TokenBucket(settings.rps, burst=min(settings.rps, settings.concurrency))
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
+        self.http_requests = 0
+
+    # ---- public -------------------------------------------------------------------------
+    def cached(self, keys: Sequence[str]) -> dict[str, QueryResult]:
+        """Final results already in the cache, by image key."""
+        out = {}
+        for key, row in self.cache.get_many(self.scope, keys).items():
+            if row.status == "answer":
+                outcome: ApiAnswer | ImageFailure = ApiAnswer(self.adapter.labels_from_raw(row.raw), row.raw,
+                                                              row.api_version)
+            else:
+                outcome = ImageFailure(row.reason or "failed")
+            out[key] = QueryResult(key, outcome, row.latency_s, 0, True)
+        return out
+
+    def run(self, items: Sequence[ImageItem],
+            on_result: Callable[[QueryResult], None] | None = None) -> dict[str, QueryResult]:
+        """Query every item (distinct keys; callers skip cached ones) and return final results."""
+        size = self.settings.batch_size
+        batches = [list(items[i:i + size]) for i in range(0, len(items), size)]
+        results: dict[str, QueryResult] = {}
+        lock = threading.Lock()
+
+        def work(batch: list[ImageItem]) -> None:
+            for res in self._score_batch(batch):
+                with lock:
+                    results[res.key] = res
+                if on_result is not None:
+                    on_result(res)
+
+        with ThreadPoolExecutor(max_workers=self.settings.concurrency,
+                                thread_name_prefix="evalkit-score") as pool:
+            futures = [pool.submit(work, b) for b in batches]
+            try:
+                for f in futures:
+                    f.result()
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+        return results
+
+    # ---- one batch, with retries --------------------------------------------------------
+    def _session(self) -> requests.Session:
+        s = getattr(self._local, "session", None)
+        if s is None:
+            s = requests.Session()
+            s.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0))
+            s.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0))
+            self._local.session = s
+        return s
+
+    def _send(self, batch: list[ImageItem]):
+        req = self.adapter.build_request(batch, self.credentials)
+        self._bucket.acquire()
+        with self._count_lock:
+            self.http_requests += 1
+        t0 = time.monotonic()
+        try:
+            resp = self._session().request(req.method, req.url, headers=dict(req.headers),
+                                           data=req.body_bytes(), timeout=self.settings.timeout_s,
+                                           allow_redirects=False)
+            outcomes = self.adapter.parse_response(resp.status_code, resp.headers, resp.content, batch)
+        except requests.RequestException as exc:
+            detail = redact(str(exc), self.credentials)[:200]
+            outcomes = [RetrySignal(f"{type(exc).__name__}: {detail}")] * len(batch)
+        return outcomes, time.monotonic() - t0
+
+    def _final(self, item: ImageItem, outcome, latency: float | None, attempts: int) -> QueryResult:
+        if isinstance(outcome, ApiAnswer):
+            self.cache.put(self.scope, item.key, status="answer", raw=outcome.raw, latency_s=latency,
+                           api_version=outcome.api_version)
+        else:
+            outcome = ImageFailure(redact(outcome.reason, self.credentials), outcome.cacheable)
+            if outcome.cacheable:
+                self.cache.put(self.scope, item.key, status="failure", reason=outcome.reason,
+                               latency_s=latency)
+            log.info("image %s failed: %s", item.key[:12], outcome.reason)
+        return QueryResult(item.key, outcome, latency, attempts, False)
+
+    def _score_batch(self, batch: list[ImageItem]) -> list[QueryResult]:
+        s = self.settings
+        rng = random.Random(zlib.crc32(f"{self.seed}:{batch[0].key}".encode()))
+        pending, attempts, start = batch, 0, time.monotonic()
+        done: list[QueryResult] = []
+        while pending:
+            outcomes, latency = self._send(pending)
+            attempts += 1
+            retry = []
+            for item, outcome in zip(pending, outcomes):
+                if isinstance(outcome, RetrySignal):
+                    retry.append((item, outcome))
+                else:
+                    done.append(self._final(item, outcome, latency, attempts))
+            if not retry:
+                break
+            last = retry[0][1]
+            waits = [o.retry_after_s for _, o in retry if o.retry_after_s is not None]
+            delay = backoff_delay(attempts, s, rng, max(waits) if waits else None)
+            why = None
+            if attempts > s.max_retries:
+                why = f"gave up after {attempts} attempts; last: {last.reason}"
+            elif time.monotonic() - start + delay > s.retry_time_cap_s:
+                why = f"retry time cap of {s.retry_time_cap_s:g}s reached after {attempts} attempts; last: {last.reason}"
+            if why is not None:
+                done += [self._final(item, ImageFailure(why, cacheable=False), None, attempts)
+                         for item, _ in retry]
+                break
+            self._sleep(delay)
+            pending = [item for item, _ in retry]
+        return done

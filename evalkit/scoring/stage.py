@@ -1,0 +1,238 @@
+"""The scoring stage: score one API on evaluation sets (and ablated copies), write scores.json."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import UserError, did_you_mean
+from ..workspace import Artifact, Workspace, atomic_write_text, canonical_json
+from .adapters.base import ApiAnswer, ImageItem, image_key
+from .api_config import ApiConfig, Credentials, redact, resolve_credentials
+from .cache import CacheScope, ResponseCache
+from .engine import QueryResult, ScoringEngine
+from .labels import LabelMapper, most_frequent_unmapped
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What a run would send: distinct images, cache hits, new queries and their cost."""
+
+    api: str
+    sets: tuple[str, ...]
+    pool: str
+    n_images: int
+    ablations: tuple[str, ...]
+    n_ablation_images: int
+    cache_hits: int
+    queries: int                # distinct images to send (not cached)
+    allowed_queries: int        # after the budget cap
+    price_per_1000: float
+    estimated_cost: float       # of the allowed queries
+    full_cost: float            # of all queries, ignoring the budget
+
+    def summary(self) -> str:
+        abl = (f" + {self.n_ablation_images} ablated ({', '.join(self.ablations)})"
+               if self.ablations else "")
+        text = (f"{self.api}: {self.n_images} images from {len(self.sets)} set(s){abl}; "
+                f"{self.cache_hits} cached, {self.queries} queries to send, estimated cost "
+                f"{self.full_cost:.4f} at {self.price_per_1000:g} per 1000")
+        if self.allowed_queries < self.queries:
+            text += (f"; budget allows {self.allowed_queries} queries ({self.estimated_cost:.4f}), "
+                     f"{self.queries - self.allowed_queries} image(s) will fail with reason 'budget'")
+        return text
+
+
+def load_evalsets(ws: Workspace, set_ids: Sequence[str] | None) -> list[dict[str, Any]]:
+    """The eval sets by id (``sets/{id}.json``), or every kept set in the catalog when None."""
+    rows = {a.key: a for a in ws.catalog.list("evalset")}
+    if set_ids is None:
+        sets = [json.loads(ws.abspath(a).read_text("utf-8")) for a in rows.values()]
+        sets = [s for s in sets if s.get("kept", True)]
+        if not sets:
+            raise UserError(f"workspace {ws.root} has no kept evaluation sets; run 'evalkit discover' first")
+        return sets
+    out = []
+    for sid in set_ids:
+        if sid not in rows:
+            raise UserError(f"unknown evaluation set {sid!r}{did_you_mean(sid, rows)}; "
+                            f"the workspace has: {', '.join(sorted(rows)) or 'none'}")
+        out.append(json.loads(ws.abspath(rows[sid]).read_text("utf-8")))
+    return out
+
+
+def params_hash(config: ApiConfig) -> str:
+    """Hash of everything besides the image that changes the answer."""
+    blob = canonical_json({"adapter": config.adapter, "params": dict(config.params),
+                           "image_format": config.image_format, "resize": config.resize})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def ablated_images(images: np.ndarray, transform: str, seed: int) -> np.ndarray:
+    """``IMAGE_TRANSFORMS[transform](images, rng)`` with an RNG fixed by (seed, transform)."""
+    from ..probes.transforms import IMAGE_TRANSFORMS  # built by the probes stage
+
+    if transform not in IMAGE_TRANSFORMS:
+        raise UserError(f"unknown ablation transform {transform!r}"
+                        f"{did_you_mean(transform, list(IMAGE_TRANSFORMS))}; "
+                        f"expected one of: {', '.join(sorted(IMAGE_TRANSFORMS))}")
+    rng = np.random.default_rng([seed, zlib.crc32(transform.encode())])
+    return np.asarray(IMAGE_TRANSFORMS[transform](images, rng), dtype=np.uint8)
+
+
+def _with_default_labels(config: ApiConfig, class_names: Sequence[str]) -> ApiConfig:
+    """Vector-output adapters without output_labels rank the dataset's class names."""
+    if config.adapter in ("tfserving", "kserve-v2") and "output_labels" not in config.params:
+        return dataclasses.replace(config, params={**config.params, "output_labels": list(class_names)})
+    return config
+
+
+def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[str] | None = None, *,
+              ablations: Sequence[str] | None = None, budget: float | None = None, dry_run: bool = False,
+              credentials: Credentials | None = None, environ: Mapping[str, str] | None = None,
+              echo: Callable[[str], None] = lambda s: None) -> Artifact | ScoringPlan:
+    """Score ``api_config`` on the eval sets (all kept sets when ``set_ids`` is None).
+
+    ``ablations`` defaults to the API file's list; ``[]`` switches them off. Prints the plan
+    (queries, estimated cost) through ``echo``. With ``dry_run`` nothing is sent and the
+    :class:`ScoringPlan` is returned; otherwise ``scores/{api}/scores.json`` is written and
+    recorded in the catalog (kind ``scores``, key = API name).
+    """
+    sets = load_evalsets(ws, set_ids)
+    pools = {s["pool"] for s in sets}
+    if len(pools) != 1:
+        raise UserError(f"the evaluation sets come from different pools: {', '.join(sorted(pools))}")
+    pool = pools.pop()
+    split = dataset.split(pool.rsplit("/", 1)[-1])
+    set_classes = tuple(sets[0].get("class_names") or split.class_names)
+    if tuple(split.class_names) != set_classes:
+        raise UserError(f"dataset classes {list(split.class_names)} differ from the sets' {list(set_classes)}")
+    config = _with_default_labels(api_config, split.class_names)
+    adapter = config.adapter_instance()
+    mapper = LabelMapper(split.class_names, config.label_overrides)
+    ablations = tuple(config.ablations if ablations is None else ablations)
+    if budget is not None and budget < 0:
+        raise UserError(f"--budget must be >= 0, got {budget}")
+
+    indices = np.array(sorted({int(i) for s in sets for i in s["indices"]}), dtype=np.int64)
+    if indices.size and (indices.min() < 0 or indices.max() >= len(split)):
+        raise UserError(f"evaluation set indices fall outside the pool {pool} ({len(split)} images); "
+                        "was the set made from another dataset?")
+    images = split.images[indices]
+    variants: dict[str, np.ndarray] = {"": images}
+    for t in ablations:
+        variants[t] = ablated_images(images, t, config.seed)
+    keys = {v: [image_key(im) for im in arr] for v, arr in variants.items()}
+
+    scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
+    cache = ResponseCache(ws.dir("scores") / "cache.sqlite")
+    try:
+        if not dry_run and credentials is None:
+            credentials = resolve_credentials(config, environ)
+        if credentials is not None and any(v in config.endpoint for v in credentials.values()):
+            raise UserError(f"{config.source}: the endpoint contains a secret; pass it as a credential")
+        engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
+        order: list[ImageItem] = []
+        seen: set[str] = set()
+        for v, arr in variants.items():
+            for k, im in zip(keys[v], arr):
+                if k not in seen:
+                    seen.add(k)
+                    order.append(ImageItem(k, im))
+        cached = engine.cached([it.key for it in order])
+        to_send = [it for it in order if it.key not in cached]
+        per_query = config.price_per_1000 / 1000.0
+        allowed = len(to_send)
+        if budget is not None and per_query > 0:
+            allowed = min(allowed, int(math.floor(budget / per_query + 1e-9)))
+        plan = ScoringPlan(config.name, tuple(s["id"] for s in sets), pool, len(indices), ablations,
+                           len(indices) * len(ablations), len(cached), len(to_send), allowed,
+                           config.price_per_1000, allowed * per_query, len(to_send) * per_query)
+        echo(plan.summary())
+        if to_send:
+            _preflight(adapter, to_send[0], credentials, config)
+        if dry_run:
+            return plan
+        fresh = engine.run(to_send[:allowed])
+    finally:
+        cache.close()
+
+    results: dict[str, QueryResult | None] = {**cached, **fresh}
+    budget_keys = {it.key for it in to_send[allowed:]}
+    records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
+                   for i, k in zip(indices, keys[v])] for v in variants}
+    return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests)
+
+
+def _preflight(adapter, item: ImageItem, credentials, config: ApiConfig) -> None:
+    """Build one request before sending anything, so configuration mistakes fail early."""
+    try:
+        adapter.build_request([item], credentials if credentials is not None else _DryCredentials())
+    except (ValueError, KeyError) as exc:
+        raise UserError(f"{config.source}: cannot build a {config.adapter} request: "
+                        f"{redact(str(exc), credentials)}") from None
+
+
+class _DryCredentials(Credentials):
+    """Placeholder secrets for a dry run, which reads no secret."""
+
+    def __getitem__(self, name):
+        return "dry-run"
+
+    def get(self, name):
+        return "dry-run"
+
+
+def _record(index: int, key: str, res: QueryResult | None, over_budget: bool, mapper: LabelMapper,
+            adapter) -> dict[str, Any]:
+    rec: dict[str, Any] = {"index": index, "hash": key, "status": "failed", "label": None,
+                           "raw_label": None, "score": None, "reason": None, "latency_s": None}
+    if res is None:
+        rec["reason"] = "budget" if over_budget else "not queried"
+        return rec
+    rec["latency_s"] = None if res.latency_s is None else round(float(res.latency_s), 6)
+    if isinstance(res.outcome, ApiAnswer):
+        label, raw_label, score = mapper.decide(res.outcome.labels)
+        rec.update(status="scored", label=label, raw_label=raw_label, score=score)
+    else:
+        rec["reason"] = res.outcome.reason
+    return rec
+
+
+def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, records, plan: ScoringPlan,
+                  fresh: Mapping[str, QueryResult], http_requests: int) -> Artifact:
+    base = records[""]
+    all_recs = [r for rs in records.values() for r in rs]
+    abstained = [r["raw_label"] for r in all_recs if r["status"] == "scored" and r["label"] is None]
+    answered_now = sum(1 for r in fresh.values() if isinstance(r.outcome, ApiAnswer) or r.outcome.cacheable)
+    lat = np.array([r["latency_s"] for r in all_recs if r["latency_s"] is not None], dtype=np.float64)
+    versions = sorted({r.outcome.api_version for r in fresh.values()
+                       if isinstance(r.outcome, ApiAnswer) and r.outcome.api_version})
+    doc = {
+        "api": config.name, "adapter": config.adapter, "endpoint": config.endpoint,
+        "model": config.model, "version": config.version, "api_versions": versions,
+        "pool": pool, "class_names": list(split.class_names), "sets": [s["id"] for s in sets],
+        "images": base, "ablations": {v: rs for v, rs in records.items() if v},
+        "unmapped_labels": most_frequent_unmapped(abstained, n=50),
+        "abstentions": len(abstained),
+        "queries_sent": len(fresh), "http_requests": http_requests, "cache_hits": plan.cache_hits,
+        "failures": sum(1 for r in all_recs if r["status"] == "failed"),
+        "estimated_cost": round(plan.estimated_cost, 6),
+        "spent_cost": round(answered_now * config.price_per_1000 / 1000.0, 6),
+        "latency_p50_s": float(np.percentile(lat, 50)) if lat.size else None,
+        "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
+    }
+    path = ws.dir("scores") / config.name / "scores.json"
+    atomic_write_text(path, json.dumps(doc, indent=1))
+    return ws.catalog.record(
+        "scores", config.name, ws.relpath(path),
+        inputs={"sets": doc["sets"], "pool": pool},
+        settings={"adapter": config.adapter, "endpoint": config.endpoint, "model": config.model,
+                  "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config)},
+        meta={k: doc[k] for k in ("queries_sent", "cache_hits", "failures", "abstentions", "spent_cost")})
