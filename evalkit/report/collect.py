@@ -1,0 +1,217 @@
+"""Read a workspace into a plain dict (``ReportData``): the only module that knows artifact formats.
+
+Missing stages are fine: their sections are empty and the summary says "not run". An artifact
+that is catalogued but unreadable is listed in ``data["problems"]`` (shown at the top of the
+report) instead of failing the whole report. Nothing here reads environment variables or API
+configuration files, so no secret can reach the report.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections import Counter
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from .. import __version__
+from . import sections
+from .images import thumbnail_data_uri
+
+ReportData = dict[str, Any]
+"""Keys: meta, summary, stages, class_names, probes, evalsets, apis, problems (see sections.py)."""
+
+STAGES = (("miniset", "Mini-sets"), ("model", "Probe training"), ("predictions", "Probe predictions"),
+          ("discovery", "Set discovery"), ("evalset", "Evaluation sets"), ("explanation", "Explanations"),
+          ("scores", "API scoring"), ("fingerprint", "Fingerprints"))
+LIBRARIES = ("numpy", "scipy", "scikit-learn", "tensorflow", "keras", "tf-keras-vis", "jinja2", "pillow")
+
+
+@contextmanager
+def _guard(problems: list[str], what: str) -> Iterator[None]:
+    """Turn an unreadable artifact into a visible problem line (never silently dropped)."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        problems.append(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _split_key(key: str, n_tail: int) -> list[str]:
+    """'control/seed0/cifar10/test' with n_tail=2 -> ['control', 'seed0', 'cifar10/test']."""
+    parts = key.split("/")
+    return parts[:n_tail] + ["/".join(parts[n_tail:])]
+
+
+def _seed(text: str) -> int:
+    return int(text[4:]) if text.startswith("seed") else int(text)
+
+
+def public_endpoint(url: str | None) -> str | None:
+    """Drop credentials, query string and fragment from an endpoint URL (they may hold keys)."""
+    if not url:
+        return url
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) if parts.scheme else parts.path
+
+
+def library_versions() -> dict[str, str]:
+    out = {"evalkit": __version__, "python": platform.python_version()}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+class PoolImages:
+    """Thumbnails of pool images, when a matching dataset was given (else ``reason`` says why not)."""
+
+    def __init__(self, dataset, pool: dict | None, hashes: dict[int, str]):
+        self.split, self.reason = None, None
+        if dataset is None:
+            self.reason = "images unavailable: no dataset was given to the report (evalkit report --data ...)"
+            return
+        if pool is None:
+            self.reason = "images unavailable: the workspace has no evaluation pool"
+            return
+        split = dataset.split(pool.get("split", "test"))
+        sha = pool.get("source_sha256")
+        bad = [i for i, h in list(hashes.items())[:20]
+               if i >= len(split) or hashlib.sha256(np.ascontiguousarray(split.images[i]).tobytes()).hexdigest() != h]
+        if (sha and sha != dataset.source_sha256) or bad or (pool.get("n") not in (None, len(split))):
+            self.reason = "images unavailable: the given dataset does not match the workspace's pool"
+            return
+        self.split = split
+
+    def thumb(self, index: int) -> str | None:
+        if self.split is None or not 0 <= index < len(self.split):
+            return None
+        return thumbnail_data_uri(self.split.images[index])
+
+
+def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 40) -> ReportData:
+    """Read every artifact of workspace ``ws`` into a plain dict for the templates and report.json.
+
+    ``dataset`` (an ``evalkit.data`` LoadedDataset of the pool's source) is only used to draw
+    thumbnails; without it galleries say images are unavailable.
+    """
+    problems: list[str] = []
+    rows = {kind: ws.catalog.list(kind) for kind, _ in STAGES + (("pool", ""),)}
+    pools = {}
+    for a in rows["pool"]:
+        with _guard(problems, f"pool {a.key}"):
+            pools[a.key] = _json(ws.abspath(a))
+    pred_pools = Counter(_split_key(a.key, 2)[2] for a in rows["predictions"])
+    pool_key = (pred_pools.most_common(1)[0][0] if pred_pools else next(iter(pools), None))
+    pool = pools.get(pool_key)
+
+    predictions: dict[tuple[str, int], dict] = {}
+    for a in rows["predictions"]:
+        probe, seed, pkey = _split_key(a.key, 2)
+        if pkey != pool_key:
+            continue
+        with _guard(problems, f"predictions {a.key}"):
+            with np.load(ws.abspath(a), allow_pickle=False) as z:
+                predictions[(probe, _seed(seed))] = {"probs": np.asarray(z["probs"], dtype=np.float32),
+                                                     "labels": np.asarray(z["labels"], dtype=np.int64),
+                                                     "ids": np.asarray(z["ids"]).astype(str)}
+    models: dict[tuple[str, int], dict] = {}
+    for a in rows["model"]:
+        probe, seed, _ = _split_key(a.key, 2)
+        entry = {"meta": dict(a.meta), "history": {}}
+        d = ws.abspath(a)
+        with _guard(problems, f"model {a.key} meta.json"):
+            if (d / "meta.json").is_file():
+                entry["meta"].update(_json(d / "meta.json"))
+        with _guard(problems, f"model {a.key} history.json"):
+            if (d / "history.json").is_file():
+                entry["history"] = _json(d / "history.json")
+        models[(probe, _seed(seed))] = entry
+
+    evalsets = []
+    for a in rows["evalset"]:
+        with _guard(problems, f"evaluation set {a.key}"):
+            evalsets.append(_json(ws.abspath(a)))
+    class_names = list((pool or {}).get("class_names") or next((s["class_names"] for s in evalsets), []))
+    pool_labels: dict[int, int] = {}
+    if predictions:
+        pool_labels = dict(enumerate(next(iter(predictions.values()))["labels"].tolist()))
+    for s in evalsets:
+        pool_labels.update(zip(map(int, s.get("indices", [])), map(int, s.get("labels", []))))
+    hashes = {int(i): h for s in evalsets for i, h in zip(s.get("indices", []), s.get("hashes", []))}
+    images = PoolImages(dataset, pool, hashes)
+
+    explanations: dict[str, list[dict]] = {}
+    for a in rows["explanation"]:
+        with _guard(problems, f"explanation {a.key}"):
+            set_id, method, probe, seed = a.key.rsplit("/", 3)
+            grids = _grid_files(ws, a)
+            explanations.setdefault(set_id, []).append(
+                {"method": method, "probe": probe, "seed": _seed(seed), "grid_files": [str(p) for p in grids]})
+
+    scores, fingerprints = {}, {}
+    for a in rows["scores"]:
+        with _guard(problems, f"scores {a.key}"):
+            scores[a.key] = _json(ws.abspath(a))
+    for a in rows["fingerprint"]:
+        with _guard(problems, f"fingerprint {a.key}"):
+            fingerprints[a.key] = _json(ws.abspath(a))
+    discovery = None
+    for a in rows["discovery"]:
+        with _guard(problems, f"discovery {a.key}"):
+            discovery = {"pool": a.key, **sections.discovery_summary(_json(ws.abspath(a)))}
+
+    probe_names = sorted({p for p, _ in predictions} | {p for p, _ in models})
+    data: ReportData = {
+        "meta": {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "workspace": ws.root.name,
+                 "evalkit_version": __version__, "images_available": images.split is not None,
+                 "images_reason": images.reason},
+        "stages": [{"kind": k, "name": n, "count": len(rows[k]), "run": bool(rows[k])} for k, n in STAGES],
+        "class_names": class_names,
+        "probes": [sections.probe_section(p, {s: {**models.get((p, s), {}), **predictions.get((p, s), {})}
+                                              for s in sorted({s for q, s in set(predictions) | set(models) if q == p})},
+                                          class_names, images, max_gallery) for p in probe_names],
+        "evalsets": [sections.evalset_section(s, predictions, explanations.get(s.get("id"), []), images,
+                                              class_names, max_set_images) for s in evalsets],
+        "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
+                 for name, sc in sorted(scores.items())],
+        "discovery": discovery,
+        "problems": problems,
+    }
+    for name in sorted(set(fingerprints) - set(scores)):
+        data["apis"].append(sections.api_section(name, None, fingerprints[name], evalsets, pool_labels, class_names))
+    for api in data["apis"]:
+        api["endpoint"] = public_endpoint(api.get("endpoint"))
+    data["summary"] = sections.summary(rows, pools, pool_key, models, data, library_versions())
+    return data
+
+
+def _grid_files(ws, artifact) -> list[Path]:
+    """PNG grids of an explanation record: paths named in its meta, else ``*grid*.png`` beside it."""
+    base = ws.abspath(artifact)
+    folder = base if base.is_dir() else base.parent
+    named: list[Path] = []
+    for value in artifact.meta.values():
+        for item in (value if isinstance(value, list) else [value]):
+            if isinstance(item, str) and item.lower().endswith(".png"):
+                for cand in (ws.root / item, folder / item):
+                    if cand.is_file() and cand.resolve().is_relative_to(ws.root):
+                        named.append(cand)
+                        break
+    if not named and folder.is_dir():
+        named = sorted(folder.rglob("*grid*.png"))
+    return list(dict.fromkeys(named))
