@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, UserError
+from ..errors import DataError, UserError, did_you_mean
 from . import cache
 from .decode import decode_files
 from .imagefolder import SPLITS, Listing, list_folder, list_zip, plan_images
 from .images import ImageSplit, LoadedDataset
 from .official import is_cifar_batches_dir, read_cifar_folder, read_cifar_tar, read_mnist_npz
-from .spec import PROJECT_ROOT, DatasetSpec, find_spec, get_spec
+from .spec import PROJECT_ROOT, DatasetSpec, available_datasets, find_spec, get_spec
 
 DATA_ENV = "EVALKIT_DATA"
 _SYNTHETIC = re.compile(r"^synthetic(?::(\d+)/(\d+))?$")
@@ -28,7 +28,9 @@ def load_dataset(name: str = "cifar10", data: str | os.PathLike | None = None, *
                  skip_bad: bool = False, progress: bool = True) -> LoadedDataset:
     """Load ``name`` from ``data`` (path, ``"synthetic[:N_TRAIN/N_TEST]"``), else $EVALKIT_DATA,
     else ``../shared/datasets/<shared_copy>``, else the official download. Decoded arrays are
-    cached (see :mod:`evalkit.data.cache`). Bad images raise DataError unless ``skip_bad``."""
+    cached (see :mod:`evalkit.data.cache`). Bad images raise DataError unless ``skip_bad``.
+    A name without ``datasets/<name>.toml`` is a custom image-folder data set: classes are its
+    folders (sorted), the image size and mode (RGB or L) those of its first training image."""
     if data is None and os.environ.get(DATA_ENV):
         data = os.environ[DATA_ENV]
     if isinstance(data, str) and data.startswith("synthetic"):
@@ -112,8 +114,8 @@ def load_source(path: Path, spec: DatasetSpec | None, *, name: str, skip_bad: bo
     """Read one source (any supported format), through the array cache."""
     path = Path(path).resolve()
     fmt = detect_format(path)
-    if spec is None and fmt not in ("image-folder", "zip"):
-        get_spec(name)  # array formats need a spec: raises "unknown dataset ... did you mean"
+    if spec is None and (fmt not in ("image-folder", "zip") or did_you_mean(name, available_datasets())):
+        get_spec(name)  # array formats need a spec; a near-miss name is a typo, not a custom set
     listing: Listing | None = None
     if fmt == "image-folder":
         listing = list_folder(path)
