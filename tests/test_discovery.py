@@ -62,6 +62,12 @@ def test_mcnemar_and_holm():
     p, na, nb = mcnemar_exact(a, b)
     assert (na, nb) == (12, 2)
     assert p == pytest.approx(0.012939, abs=1e-5)  # 2 * P(X <= 2), X ~ Bin(14, 1/2)
+    from scipy.stats import binomtest
+    for b_n in range(0, 31, 3):
+        for c_n in range(0, 31, 4):
+            if b_n + c_n:
+                p, _, _ = mcnemar_exact(np.r_[np.ones(b_n), np.zeros(c_n)], np.r_[np.zeros(b_n), np.ones(c_n)])
+                assert p == pytest.approx(binomtest(b_n, b_n + c_n, 0.5).pvalue, rel=1e-9, abs=1e-12)
     np.testing.assert_allclose(holm([0.01, 0.04, 0.03]), [0.03, 0.06, 0.06])
 
 

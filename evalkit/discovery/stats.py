@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binomtest
+from scipy.stats import binom
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ def _boot_side(side, rng, n_boot: int) -> np.ndarray:
     """float (n_boot, k): per-image side correctness with each probe's seeds resampled."""
     total = 0.0
     for c in side:
+        if c.shape[0] == 1:        # one seed: resampling seeds changes nothing
+            total = total + c[0][None, :]
+            continue
         w = resample_counts(rng, n_boot, c.shape[0])
         total = total + (w @ c) / c.shape[0]
     return total / len(side)
@@ -51,12 +54,15 @@ def _boot_side(side, rng, n_boot: int) -> np.ndarray:
 def mcnemar_exact(per_image_a: np.ndarray, per_image_b: np.ndarray) -> tuple[float, int, int]:
     """Exact McNemar test: a two-sided binomial test (p = 1/2) on the discordant images, those
     where A's mean validation correctness differs from B's. With one seed per side this is the
-    textbook test on (A right, B wrong) vs (A wrong, B right) pairs."""
+    textbook test on (A right, B wrong) vs (A wrong, B right) pairs. Computed as
+    min(1, 2 * Binom(n, 1/2).cdf(min(b, c))), which equals ``scipy.stats.binomtest(b, n).pvalue``
+    for p = 1/2 (tested) at a fraction of its cost."""
     a_ahead = int(np.sum(per_image_a > per_image_b))
     b_ahead = int(np.sum(per_image_a < per_image_b))
-    if a_ahead + b_ahead == 0:
+    n = a_ahead + b_ahead
+    if n == 0:
         return 1.0, a_ahead, b_ahead
-    return float(binomtest(a_ahead, a_ahead + b_ahead, 0.5).pvalue), a_ahead, b_ahead
+    return float(min(1.0, 2.0 * binom.cdf(min(a_ahead, b_ahead), n, 0.5))), a_ahead, b_ahead
 
 
 def gap_with_ci(side_a, side_b, *, rng: np.random.Generator, n_boot: int = 1000,
