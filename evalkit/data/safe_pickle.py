@@ -25,26 +25,30 @@ ALLOWED_GLOBALS = frozenset({
 })
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle asked for a global that is not allowed."""
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """Unpickler whose ``find_class`` allows only the numpy array-rebuilding globals."""
 
     def find_class(self, module: str, name: str):
         if (module, name) not in ALLOWED_GLOBALS:
-            raise pickle.UnpicklingError(f"refused global '{module}.{name}'")
+            raise RefusedGlobal(f"refused global '{module}.{name}'")
         return super().find_class(module, name)
 
     def persistent_load(self, pid):
-        raise pickle.UnpicklingError("refused persistent id")
+        raise RefusedGlobal("refused persistent id")
 
 
 def safe_loads(data: bytes, *, where: str) -> object:
     """Unpickle ``data`` (bytes-encoded, like Python-2 pickles) or raise DataError naming ``where``."""
     try:
         obj = RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
-    except pickle.UnpicklingError as exc:
-        raise DataError(f"unsafe or invalid pickle ({exc}); only plain data and numpy arrays "
+    except RefusedGlobal as exc:
+        raise DataError(f"unsafe pickle ({exc}); only plain data and numpy arrays "
                         "are accepted", path=where) from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
         raise DataError(f"corrupt or truncated pickle ({type(exc).__name__}: {exc})", path=where) from None
     _refuse_object_arrays(obj, where)
     return obj
