@@ -134,5 +134,4 @@ class Explainer(ABC):
 def get_method(name: str) -> type[Explainer]:
     """The Explainer class registered as ``name`` (UserError with 'did you mean' otherwise)."""
     from . import gradcam, gradcam_plus_plus, layercam, scorecam  # noqa: F401  (register)
-
     return METHODS.get(name)
