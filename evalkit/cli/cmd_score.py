@@ -1,6 +1,74 @@
-"""CLI commands of the 'score' stage (not implemented yet)."""
+"""CLI commands of the 'score' stage: `evalkit score --api apis/NAME.toml --set ID | --all-sets`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import List, Optional
+
 import typer
+
+from .common import DataOption, WorkspaceOption, parse_name_list
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to the app."""
+    app.command("score")(score)
+
+
+def score(
+    api: Path = typer.Option(..., "--api", help="API file (TOML), e.g. apis/google-vision.toml."),
+    set_ids: Optional[List[str]] = typer.Option(None, "--set", help="Evaluation set id (repeatable, or comma-separated)."),
+    all_sets: bool = typer.Option(False, "--all-sets", help="Score every kept evaluation set of the workspace."),
+    budget: Optional[float] = typer.Option(None, "--budget", help="Spend at most this much (same unit as price_per_1000); "
+                                           "images beyond it fail with reason 'budget'."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the number of queries and the cost; send nothing."),
+    no_ablations: bool = typer.Option(False, "--no-ablations", help="Do not score ablated copies of the images."),
+    ablations: Optional[str] = typer.Option(None, "--ablations", help="Comma-separated transforms to score as ablations "
+                                            "(default: the API file's 'ablations')."),
+    data: Optional[str] = DataOption,
+    workspace: Optional[Path] = WorkspaceOption,
+) -> None:
+    """Score a classifier API on evaluation sets (cached, resumable, budget-capped)."""
+    from ..errors import UserError
+    from ..scoring import load_api_config, load_evalsets, score_api
+    from ..scoring.stage import ScoringPlan
+    from ..workspace import Workspace
+
+    ids = [i for s in (set_ids or []) for i in (parse_name_list(s) or [])] or None
+    if bool(ids) == all_sets:
+        raise UserError("give exactly one of --set ID or --all-sets")
+    config = load_api_config(api)
+    ws = Workspace.from_option(workspace)
+    sets = load_evalsets(ws, ids)
+    dataset = _load_pool_dataset(ws, sets[0]["pool"], data)
+    chosen = [] if no_ablations else parse_name_list(ablations)
+    result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
+                       dry_run=dry_run, echo=typer.echo)
+    if isinstance(result, ScoringPlan):
+        typer.echo("dry run: nothing sent")
+        return
+    doc = json.loads(ws.abspath(result).read_text("utf-8"))
+    recs = doc["images"] + [r for rs in doc["ablations"].values() for r in rs]
+    scored = sum(r["status"] == "scored" for r in recs)
+    typer.echo(f"{doc['api']}: {scored} scored ({doc['abstentions']} abstained), {doc['failures']} failed; "
+               f"{doc['queries_sent']} queries sent, {doc['cache_hits']} from cache, spent {doc['spent_cost']:.4f}")
+    if doc["unmapped_labels"]:
+        top = ", ".join(f"{k} ({v})" for k, v in list(doc["unmapped_labels"].items())[:5])
+        typer.echo(f"most frequent unmapped labels: {top}")
+    typer.echo(f"scores: {ws.abspath(result)}")
+
+
+def _load_pool_dataset(ws, pool: str, data: Optional[str]):
+    """Load the dataset the pool was drawn from and check it is the same data."""
+    from ..data import load_dataset
+    from ..errors import UserError
+
+    name = pool.split("/", 1)[0]
+    dataset = load_dataset(name, data)
+    art = ws.catalog.get("pool", pool)
+    if art is not None:
+        expected = json.loads(ws.abspath(art).read_text("utf-8")).get("source_sha256")
+        if expected and expected != dataset.source_sha256:
+            raise UserError(f"the data given ({dataset.source}) is not the data of pool {pool!r} "
+                            "(checksum differs); pass the same --data as for the earlier stages")
+    return dataset

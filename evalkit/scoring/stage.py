@@ -5,7 +5,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -75,15 +74,13 @@ def params_hash(config: ApiConfig) -> str:
 
 
 def ablated_images(images: np.ndarray, transform: str, seed: int) -> np.ndarray:
-    """``IMAGE_TRANSFORMS[transform](images, rng)`` with an RNG fixed by (seed, transform)."""
-    from ..probes.transforms import IMAGE_TRANSFORMS  # built by the probes stage
+    """The probes stage's ``apply_transform`` (RNG ``default_rng(seed)``): with the default seed 0
+    and images in pool-index order, the API sees the same ablated images as the reference probes."""
+    from ..probes.transforms import IMAGE_TRANSFORMS, apply_transform  # built by the probes stage
 
     if transform not in IMAGE_TRANSFORMS:
-        raise UserError(f"unknown ablation transform {transform!r}"
-                        f"{did_you_mean(transform, list(IMAGE_TRANSFORMS))}; "
-                        f"expected one of: {', '.join(sorted(IMAGE_TRANSFORMS))}")
-    rng = np.random.default_rng([seed, zlib.crc32(transform.encode())])
-    return np.asarray(IMAGE_TRANSFORMS[transform](images, rng), dtype=np.uint8)
+        IMAGE_TRANSFORMS.get(transform)  # UserError with "did you mean"
+    return np.asarray(apply_transform(transform, images, seed=seed), dtype=np.uint8)
 
 
 def _with_default_labels(config: ApiConfig, class_names: Sequence[str]) -> ApiConfig:
