@@ -198,3 +198,21 @@ def test_cli_errors_are_one_line(run_cli, argv, match, tmp_path, monkeypatch):
 def test_cli_unknown_probe_in_workspace(run_cli, tmp_path):
     code, _, err = run_cli("serve", "--probe", "control/0", "--workspace", str(tmp_path / "ws"))
     assert code == 2 and "no trained probe 'control/seed0'" in err and err.count("\n") == 1
+
+
+def test_sklearn_probe_classifier_uses_flattened_pixels_over_255(tmp_path):
+    import joblib
+    from sklearn.linear_model import LogisticRegression
+
+    from evalkit.serving.classifier import load_classifier
+
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, (30, 4, 4, 3), dtype=np.uint8)
+    labels = np.arange(30) % 3
+    est = LogisticRegression(max_iter=200).fit(imgs.reshape(30, -1) / 255.0, labels)
+    joblib.dump(est, tmp_path / "model.joblib")
+    clf = load_classifier(tmp_path / "model.joblib")
+    assert clf.kind == "sklearn" and clf.input_size == (4, 4) and clf.n_classes == 3
+    np.testing.assert_allclose(clf.predict(imgs[:5].astype(np.float32)),
+                               est.predict_proba(imgs[:5].reshape(5, -1) / 255.0), rtol=1e-5)
+    assert clf.predict(np.zeros((0, 4, 4, 3), np.float32)).shape == (0, 3)
