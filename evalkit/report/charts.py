@@ -68,4 +68,4 @@ def cue_profile(api: dict) -> Markup:
     hi = max([1.0] + vals) if vals and max(vals) > 1 else 1.0
     return plots.interval_plot(rows, title=f"{api['api']}: cue-reliance profile (95% CI)", lo=lo, hi=hi,
                                ref=0.0 if lo < 0 else None, kind="float", css_class="cue-profile",
-                               width=680, label_width=150, value_width=210)
+                               width=540, label_width=100, value_width=150)

@@ -215,3 +215,11 @@ def _grid_files(ws, artifact) -> list[Path]:
     if not named and folder.is_dir():
         named = sorted(folder.rglob("*grid*.png"))
     return list(dict.fromkeys(named))
+
+
+def pool_dataset_name(ws) -> str | None:
+    """The dataset name of the workspace's evaluation pool (for loading thumbnails), or None."""
+    pools = ws.catalog.list("pool")
+    if not pools:
+        return None
+    return str(_json(ws.abspath(pools[0])).get("dataset") or pools[0].key.split("/")[0])

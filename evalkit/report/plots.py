@@ -126,7 +126,8 @@ def interval_plot(rows: Sequence[dict], *, title: str, lo: float = 0.0, hi: floa
         y = top + row_h * i + row_h / 2
         color = r.get("color") or PALETTE[0]
         label = str(r["label"])
-        body.append(_el("text", label if len(label) <= 24 else label[:23] + "…", x=label_width - 8,
+        fit = max(4, int((label_width - 12) / 6.6))
+        body.append(_el("text", label if len(label) <= fit else label[:fit - 1] + "…", x=label_width - 8,
                         y=f"{y + 4:.1f}", text_anchor="end", fill="#222"))
         v, l, h = r.get("value"), r.get("lo"), r.get("hi")
         if bars and _finite(v):
