@@ -120,3 +120,29 @@ def test_cli_refuses_single_seed_probe(workspace, pool_images, run_cli):
     code, _, err = run_cli("discover", "--pool", POOL, "-w", str(workspace.root))
     assert code == 2 and "color" in err and "fewer than 2 seeds" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_end_to_end_with_probe_stage(workspace, synthetic_dataset):
+    """Predictions written by the probes stage itself (sklearn probes) feed discovery."""
+    probes = pytest.importorskip("evalkit.probes")
+    probes.train_bank(workspace, synthetic_dataset, ["knn", "random_forest"], [0, 1], train_size=200,
+                      epochs=1, progress=False)
+    run = discover_workspace(workspace, POOL, DiscoverySettings(size=10, n_boot=200), synthetic_dataset)
+    doc = run.document
+    assert doc["class_names"] == list(synthetic_dataset.class_names)
+    assert doc["seed_split"]["selection"] == {"knn": [0], "random_forest": [0]}
+    assert {s["id"] for s in doc["subsets"]} == {"knn>random_forest", "random_forest>knn"}
+    assert all(s["n"] == 10 for s in doc["subsets"])
+
+
+def test_store_flagged_and_stale_sets_are_replaced(workspace, pool_images):
+    _write_planted(workspace, pool_images)
+    doc = discover_workspace(workspace, POOL, SETTINGS, pool_images, store_flagged=True).document
+    stored = {a.key for a in workspace.catalog.list("evalset")}
+    assert stored == {s["id"] for s in doc["subsets"] if s["n"]}
+    flagged = [s["id"] for s in doc["subsets"] if not s["kept"] and s["n"]]
+    assert flagged and load_set(workspace, flagged[0])["kept"] is False
+    discover_workspace(workspace, POOL, SETTINGS, pool_images)   # default: kept sets only
+    assert {a.key for a in workspace.catalog.list("evalset")} == {s["id"] for s in doc["subsets"] if s["kept"]}
+    assert not (workspace.root / "sets" / f"{flagged[0]}.json").exists()

@@ -63,6 +63,9 @@ def discover_cmd(
     typer.echo(f"kept {sm['n_kept']}/{sm['n_subsets']} subsets; mean validated gap over kept pair subsets "
                f"{sm['mean_kept_pair_gap']:.3f} vs random subsets' mean |gap| {sm['mean_random_abs_gap']:.3f}")
     typer.echo(f"label audit: {sm['n_suspects']} likely mislabelled images (listed in {ws.root / 'sets/discovery.json'})")
+    for a in doc["label_audit"][:10]:
+        typer.echo(f"  {a['id']}: labelled {a['label_name']}, probes say {a['predicted_name']} "
+                   f"(agreement {a['agreement']:.0%}, confidence {a['mean_confidence']:.2f})")
 
 
 @sets_app.command("list")

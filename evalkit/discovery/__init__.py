@@ -10,6 +10,7 @@ from .correctness import (CorrectnessMatrix, SeedSplit, load_correctness, matrix
                           mean_correctness, split_seeds)
 from .discover import DiscoveryResult, DiscoverySettings, SubsetResult, discover, summary_table
 from .export import export_set
+from .run import DiscoveryRun, discover_workspace
 from .selection import SubsetSpec, choose_subset, select_subsets, subset_specs
 from .stats import GapEstimate, gap_with_ci, holm, mcnemar_exact
 from .store import image_hash, list_sets, load_discovery, load_set, store_discovery
@@ -19,5 +20,5 @@ __all__ = [
     "split_seeds", "SuspectImage", "audit_labels", "suspect_mask", "DiscoveryResult",
     "DiscoverySettings", "SubsetResult", "discover", "summary_table", "export_set", "SubsetSpec",
     "choose_subset", "select_subsets", "subset_specs", "GapEstimate", "gap_with_ci", "holm",
-    "mcnemar_exact", "image_hash", "list_sets", "load_discovery", "load_set", "store_discovery",
+    "mcnemar_exact", "image_hash", "DiscoveryRun", "discover_workspace", "list_sets", "load_discovery", "load_set", "store_discovery",
 ]
