@@ -109,9 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if srv.latency_s:
             time.sleep(srv.latency_s)
-        if srv.api_key is not None and self.headers.get("X-Api-Key") != srv.api_key:
-            # echo the (wrong or right) key back, as some APIs do, to test redaction
-            msg = f"invalid key {self.headers.get('X-Api-Key')}"
+        if srv.api_key is not None and self.headers.get("Authorization") != f"Bearer {srv.api_key}":
+            # echo the wrong key back, as some APIs do, to test redaction
+            msg = f"invalid credentials: {self.headers.get('Authorization')}"
             return self._send(403, json.dumps({"error": msg}).encode())
         instances = json.loads(body)["instances"]
         keys = [decode_key(inst["b64"]) for inst in instances]
