@@ -101,11 +101,17 @@ def build_report_workspace(root: Path, *, n_test_per_class: int = 4) -> dict:
     grid = np.zeros((64, 192, 3), dtype=np.uint8)
     grid[:, 64:128, 0] = 255
     grid[:, 128:, 1] = 200
-    grid_rel = "explanations/control>blur/gradcam/control/seed0/grid.png"
+    grid_rel = "explanations/control>blur/gradcam/grids/0000.png"
     (ws.root / grid_rel).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grid).save(ws.root / grid_rel)
-    ws.catalog.record("explanation", "control>blur/gradcam/control/seed0", str(Path(grid_rel).parent),
-                      meta={"grids": [grid_rel], "n_images": 8})
+    grid_rel2 = "explanations/control>blur/gradcam/grids/0001.png"
+    Image.fromarray(grid[:, ::-1].copy()).save(ws.root / grid_rel)
+    (ws.root / grid_rel2).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grid).save(ws.root / grid_rel2)
+    for probe in ("control", "grayscale"):   # as explain_set records them: every record lists the set's grids
+        ws.catalog.record("explanation", f"control>blur/gradcam/{probe}/seed0", f"explanations/control>blur/gradcam/{probe}/seed0",
+                          meta={"grids": [grid_rel, grid_rel2], "n_images": 8, "layer": "conv2d_1",
+                                "sanity": {"mode": "cascading", "spearman_mean": 0.12}})
 
     api_pred = preds[("control", 0)]
     records = []

@@ -164,7 +164,8 @@ def test_thumbnails_and_explanation_grid_inlined_or_copied(built):
     n_gallery = sum(min(12, int((built["preds"][(p, 0)] != built["labels"]).sum())) for p in ("control", "grayscale", "blur"))
     assert sum(a["src"].startswith("data:") for a in imgs) == n_gallery + 8 + 6
     grids = [a["src"] for a in imgs if a.get("class") == "explain-grid"]
-    assert len(grids) == 1 and (out / grids[0]).is_file()
+    assert len(grids) == 2 and all((out / g).is_file() for g in grids) and grids[0] != grids[1]
+    assert built["json"]["figures"]["set/control>blur/explain/gradcam/grayscale/seed0/sanity_spearman"] == 0.12
     assert "images unavailable" not in built["html"]
     art = built["ws"].catalog.get("report", "report")
     assert art.path == "reports/report" and art.meta["figures"] == len(built["json"]["figures"])

@@ -103,7 +103,8 @@ class PoolImages:
         return thumbnail_data_uri(self.split.images[index])
 
 
-def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 40) -> ReportData:
+def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 40,
+                        max_grids: int = 8) -> ReportData:
     """Read every artifact of workspace ``ws`` into a plain dict for the templates and report.json.
 
     ``dataset`` (an ``evalkit.data`` LoadedDataset of the pool's source) is only used to draw
@@ -155,13 +156,19 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     hashes = {int(i): h for s in evalsets for i, h in zip(s.get("indices", []), s.get("hashes", []))}
     images = PoolImages(dataset, pool, hashes)
 
-    explanations: dict[str, list[dict]] = {}
+    explanations: dict[str, dict] = {}
     for a in rows["explanation"]:
         with _guard(problems, f"explanation {a.key}"):
             set_id, method, probe, seed = a.key.rsplit("/", 3)
-            grids = _grid_files(ws, a)
-            explanations.setdefault(set_id, []).append(
-                {"method": method, "probe": probe, "seed": _seed(seed), "grid_files": [str(p) for p in grids]})
+            e = explanations.setdefault(set_id, {"records": [], "grid_files": []})
+            sanity = a.meta.get("sanity") if isinstance(a.meta.get("sanity"), dict) else {}
+            e["records"].append({"method": method, "probe": probe, "seed": _seed(seed),
+                                 "layer": a.meta.get("layer"), "n_images": a.meta.get("n_images"),
+                                 "sanity_spearman": sanity.get("spearman_mean")})
+            e["grid_files"] += [str(p) for p in _grid_files(ws, a) if str(p) not in e["grid_files"]]
+    for e in explanations.values():
+        e["n_grids"] = len(e["grid_files"])
+        e["grid_files"] = e["grid_files"][:max_grids]
 
     scores, fingerprints = {}, {}
     for a in rows["scores"]:
@@ -185,7 +192,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         "probes": [sections.probe_section(p, {s: {**models.get((p, s), {}), **predictions.get((p, s), {})}
                                               for s in sorted({s for q, s in set(predictions) | set(models) if q == p})},
                                           class_names, images, max_gallery) for p in probe_names],
-        "evalsets": [sections.evalset_section(s, predictions, explanations.get(s.get("id"), []), images,
+        "evalsets": [sections.evalset_section(s, predictions, explanations.get(s.get("id"), {"records": [], "grid_files": [], "n_grids": 0}), images,
                                               class_names, max_set_images) for s in evalsets],
         "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
                  for name, sc in sorted(scores.items())],

@@ -78,7 +78,7 @@ def probe_section(name: str, seeds: dict[int, dict], class_names, images, max_ga
             "images_reason": images.reason}
 
 
-def evalset_section(s: dict, predictions: dict, explanations: list[dict], images, class_names,
+def evalset_section(s: dict, predictions: dict, explanations: dict, images, class_names,
                     max_images: int) -> dict:
     """Which probes the set separates, gap vs random with CIs, images with each probe's predictions."""
     idx = [int(i) for i in s.get("indices", [])]
@@ -106,11 +106,14 @@ def evalset_section(s: dict, predictions: dict, explanations: list[dict], images
     return {"id": str(s.get("id")), "kind": s.get("kind"), "probe_a": s.get("probe_a"), "probe_b": s.get("probe_b"),
             "n": len(idx), "k": s.get("k"), "gap": _f(s.get("gap")), "gap_ci": _ci(s.get("gap_ci")),
             "random_gap": _f(s.get("random_gap")), "random_gap_ci": _ci(s.get("random_gap_ci")),
-            "mcnemar_p": _f(s.get("mcnemar_p")), "kept": bool(s.get("kept")),
+            "mcnemar_p": _f(s.get("mcnemar_p")), "mcnemar_p_adjusted": _f(s.get("mcnemar_p_adjusted")),
+            "acc_a": _f(s.get("acc_a")), "acc_b": _f(s.get("acc_b")), "kept": bool(s.get("kept")),
             "flags": [str(f) for f in s.get("flags", [])],
             "selection_seeds": list(s.get("selection_seeds", [])), "validation_seeds": list(s.get("validation_seeds", [])),
             "probe_accuracy": [{"probe": p, **v} for p, v in on_set.items()], "images": imgs,
-            "n_images_shown": len(imgs), "explanations": explanations, "images_reason": images.reason}
+            "n_images_shown": len(imgs), "explanations": explanations["records"],
+            "grid_files": explanations["grid_files"], "n_grids": explanations["n_grids"],
+            "images_reason": images.reason}
 
 
 def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict], pool_labels: dict,
@@ -198,8 +201,10 @@ def summary(rows: dict, pools: dict, pool_key, models: dict, data: dict, version
     for a in rows["miniset"]:
         parts = a.key.split("/")
         size = parts[1][1:] if len(parts) > 1 and parts[1].startswith("n") else None
+        seed = next((p[4:] for p in parts if p.startswith("seed") and p[4:].isdigit()), None)
         minisets.append({"key": a.key, "dataset": parts[0], "size": int(size) if size and size.isdigit() else None,
-                         "seed": a.key.rsplit("seed", 1)[-1] if "seed" in a.key else None})
+                         "seed": int(seed) if seed is not None else None,
+                         "split": parts[3] if len(parts) > 3 else "train"})
     timings = []
     for kind, label in [("model", "Probe training"), ("predictions", "Probe predictions"), ("evalset", "Evaluation sets"),
                         ("explanation", "Explanations"), ("scores", "API scoring"), ("fingerprint", "Fingerprints")]:

@@ -30,8 +30,7 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
     out.mkdir(parents=True, exist_ok=True)
     data = collect_report_data(ws, dataset)
     for s in data["evalsets"]:
-        for e in s["explanations"]:
-            e["grid_urls"] = [copy_asset(Path(p), out) for p in e["grid_files"]]
+        s["grid_urls"] = [copy_asset(Path(p), out) for p in s["grid_files"]]
     html, ledger = render_html(data, templates=templates)
     index = out / "index.html"
     atomic_write_text(index, html)
