@@ -74,7 +74,8 @@ def builtin_tables() -> BuiltinTables:
     ambiguous = {normalize_label(a) for a in imn["ambiguous"]["labels"]}
     for cls, entries in imn["imagenet"].items():
         for entry in entries:
-            _add(table, entry, cls, "imagenet_to_cifar10.toml")  # full ImageNet label string
+            if normalize_label(entry) not in ambiguous:  # the full ImageNet label string
+                _add(table, entry, cls, "imagenet_to_cifar10.toml")
             for part in entry.split(","):
                 if normalize_label(part) not in ambiguous:
                     _add(table, part, cls, "imagenet_to_cifar10.toml")
