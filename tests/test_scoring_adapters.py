@@ -255,3 +255,22 @@ def test_rekognition_signed_request_against_moto_server(moto_url, tmp_path, monk
     assert all(r["label"] is None and r["raw_label"] == "Mobile Phone" for r in doc["images"])
     assert doc["unmapped_labels"] == {"Mobile Phone": 5} and doc["abstentions"] == 5
     assert doc["api_versions"] == ["3.0"] and doc["spent_cost"] == pytest.approx(0.005)
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).parents[1] / "apis").glob("*.toml")), ids=lambda p: p.name)
+def test_example_api_files_are_valid_and_hold_no_secret(path):
+    from evalkit.scoring import load_api_config
+
+    cfg = load_api_config(path)
+    batch = _images(1)
+    req = cfg.adapter_instance().build_request(batch, CREDS)
+    assert req.url.startswith(cfg.endpoint) and cfg.name == path.stem
+    for kind, ref in cfg.credentials.values():
+        assert kind in ("env", "file")
+
+
+def test_one_example_api_file_per_adapter():
+    from evalkit.scoring import load_api_config
+
+    files = (Path(__file__).parents[1] / "apis").glob("*.toml")
+    assert {load_api_config(p).adapter for p in files} == set(ADAPTERS.names())
