@@ -140,7 +140,7 @@ def test_outside_strings_are_escaped_everywhere(built):
     for tag, attrs in page.tags:
         assert not any(k.startswith("on") for k in attrs), (tag, attrs)
         if tag == "img":
-            assert attrs["src"].startswith(("data:image/png;base64,", "assets/")), attrs["src"]
+            assert attrs["src"].startswith(("data:image/jpeg;base64,", "assets/")), attrs["src"]
     assert any(CLASS_PAYLOAD in t for t in page.svg_text)      # shown as text inside SVG labels
     raw_json = (built["index"].parent / "report.json").read_text(encoding="utf-8")
     assert "<" not in raw_json and ">" not in raw_json

@@ -103,7 +103,7 @@ class PoolImages:
         return thumbnail_data_uri(self.split.images[index])
 
 
-def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 40,
+def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 30,
                         max_grids: int = 8) -> ReportData:
     """Read every artifact of workspace ``ws`` into a plain dict for the templates and report.json.
 
