@@ -129,7 +129,7 @@ def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict
         hits = [int(scored[i].get("label") == pool_labels.get(i)) for i in indices if i in scored and i in pool_labels]
         return _clean(proportion(sum(hits), len(hits)))
 
-    per_set = []
+    per_set, unscored = [], []
     fp_sets = (fp or {}).get("accuracy_per_set") or {}
     for s in evalsets:
         sid = str(s.get("id"))
@@ -138,7 +138,11 @@ def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict
             per_set.append({"set": sid, "acc": _f(v.get("acc")), "lo": _f(v.get("lo")), "hi": _f(v.get("hi")),
                             "n": v.get("n"), "source": "fingerprint"})
         elif recs:
-            per_set.append({"set": sid, **acc_on([int(i) for i in s.get("indices", [])]), "source": "scores"})
+            row = {"set": sid, **acc_on([int(i) for i in s.get("indices", [])]), "source": "scores"}
+            if row["n"]:
+                per_set.append(row)
+            else:
+                unscored.append(sid)
     for sid in sorted(set(fp_sets) - {str(s.get("id")) for s in evalsets}):
         v = fp_sets[sid]
         per_set.append({"set": str(sid), "acc": _f(v.get("acc")), "lo": _f(v.get("lo")), "hi": _f(v.get("hi")),
@@ -155,7 +159,7 @@ def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict
         "scored_run": bool(sc), "n_images": len(recs), "n_scored": status.get("scored", 0),
         "n_failed": status.get("failed", 0), "n_abstained": abstained,
         "accuracy_overall": acc_on(sorted(scored)) if recs else None,
-        "accuracy_per_set": per_set, "ablation_accuracy": ablations,
+        "accuracy_per_set": per_set, "sets_not_scored": unscored, "ablation_accuracy": ablations,
         "unmapped_labels": [{"label": k, "count": v} for k, v in unmapped[:10]],
         "n_unmapped_distinct": len(unmapped),
         "failure_reasons": [{"reason": k, "count": v} for k, v in reasons.most_common(5)],
