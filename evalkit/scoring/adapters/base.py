@@ -195,7 +195,7 @@ class Adapter:
             return [RetrySignal(f"malformed JSON in HTTP {status} answer")] * len(batch)
         try:
             outcomes = self.parse_json(data, headers, batch)
-        except (KeyError, IndexError, TypeError, ValueError) as exc:
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             return [RetrySignal(f"unexpected answer shape: {type(exc).__name__}: {exc}")] * len(batch)
         if len(outcomes) != len(batch):
             return [RetrySignal(f"answer has {len(outcomes)} results for {len(batch)} images")] * len(batch)
