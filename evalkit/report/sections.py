@@ -156,6 +156,7 @@ def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict
         ablations.append({"transform": str(t), **_clean(proportion(sum(hits), len(hits)))})
     return {
         "api": name, "adapter": sc.get("adapter"), "model": sc.get("model"), "endpoint": sc.get("endpoint"),
+        "version": sc.get("version"), "http_requests": sc.get("http_requests"),
         "scored_run": bool(sc), "n_images": len(recs), "n_scored": status.get("scored", 0),
         "n_failed": status.get("failed", 0), "n_abstained": abstained,
         "accuracy_overall": acc_on(sorted(scored)) if recs else None,
@@ -181,8 +182,10 @@ def fingerprint_section(fp: dict) -> dict:
     base = fp.get("correlation_baseline") or {}
     return {
         "verdict": str(fp.get("verdict", "")), "method": str(fp.get("method", "")), "cue_profile": cue,
+        "status": fp.get("status"), "dominant_cue": fp.get("dominant_cue"),
         "nearest_probe": {"name": nearest.get("name"), "margin": _f(nearest.get("margin")),
-                          "runner_up": nearest.get("runner_up")},
+                          "lo": _f(nearest.get("lo")), "hi": _f(nearest.get("hi")),
+                          "verdict": nearest.get("verdict"), "runner_up": nearest.get("runner_up")},
         "error_consistency": rows(fp.get("error_consistency"), "probe", ("kappa", "lo", "hi", "kappa_max", "ratio")),
         "preferences": [{"a": str(p.get("a")), "b": str(p.get("b")), **{f: _f(p.get(f)) for f in ("value", "lo", "hi")}}
                         for p in fp.get("preferences", [])],
