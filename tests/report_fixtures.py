@@ -95,7 +95,7 @@ def build_report_workspace(root: Path, *, n_test_per_class: int = 4) -> dict:
                      "kept": kept, "flags": [] if kept else ["gap CI overlaps random"]}
         ws.catalog.record("evalset", sid, _write_json(ws, f"sets/{sid}.json", sets[sid]))
     ws.catalog.record("discovery", "synthetic/test", _write_json(ws, "sets/discovery.json", {
-        "seed_split": {"selection": [0], "validation": [1]}, "subsets": [{"id": s} for s in sets],
+        "seed_split": {"selection": {p: [0] for p in PROBES}, "validation": {p: [1] for p in PROBES}}, "subsets": [{"id": s} for s in sets],
         "label_audit": {"suspect": 0}}))
 
     grid = np.zeros((64, 192, 3), dtype=np.uint8)

@@ -242,3 +242,19 @@ def test_wilson_ci_known_values():
     assert wilson_ci(0, 20)[0] == 0.0 and wilson_ci(20, 20)[1] == 1.0
     with pytest.raises(ValueError):
         wilson_ci(3, 2)
+
+
+def test_report_of_the_fingerprint_stage_output(tmp_path):
+    """The real fingerprint stage's JSON (not the fixture's) renders: verdict, nearest probe, cues."""
+    fingerprint = pytest.importorskip("evalkit.fingerprint.fingerprint")
+    fx = build_report_workspace(tmp_path / "ws")
+    answers = {int(i): int(fx["preds"][("control", 0)][i]) for s in fx["sets"].values() for i in s["indices"]}
+    fp = fingerprint.fingerprint_classifier(fx["ws"], "real", answers, n_boot=50)
+    data = collect_report_data(fx["ws"])
+    api = next(a for a in data["apis"] if a["api"] == "real")
+    assert api["scored_run"] is False and api["fingerprint"]["verdict"] == fp["verdict"]
+    assert api["fingerprint"]["nearest_probe"]["name"] == fp["nearest_probe"]["name"]
+    assert {r["cue"] for r in api["fingerprint"]["cue_profile"]} == set(fp["cue_profile"])
+    html = render_report(fx["ws"]).read_text(encoding="utf-8")
+    from markupsafe import escape
+    assert str(escape(fp["verdict"])) in html

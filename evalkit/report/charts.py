@@ -60,12 +60,17 @@ def api_accuracy(api: dict) -> Markup:
 
 
 def cue_profile(api: dict) -> Markup:
+    """Score of each cue with its CI; the dashed line is the neutral value (no reliance either way)."""
     fp = api["fingerprint"]
     rows = [{"label": r["cue"], "value": r["score"], "lo": r["lo"], "hi": r["hi"], "note": r["verdict"],
              "color": "#9333ea"} for r in fp["cue_profile"]]
-    vals = [abs(v) for r in rows for v in (r["value"], r["lo"], r["hi"]) if v is not None]
-    lo = -1.0 if any(v is not None and v < 0 for r in rows for v in (r["value"], r["lo"])) else 0.0
-    hi = max([1.0] + vals) if vals and max(vals) > 1 else 1.0
+    vals = [v for r in rows for v in (r["value"], r["lo"], r["hi"]) if v is not None]
+    neutral = {r.get("neutral") for r in fp["cue_profile"]}
+    ref = neutral.pop() if len(neutral) == 1 else None
+    lo = -1.0 if any(v < 0 for v in vals) else 0.0
+    hi = max(vals + [1.0])
+    if ref is None and lo < 0:
+        ref = 0.0
     return plots.interval_plot(rows, title=f"{api['api']}: cue-reliance profile (95% CI)", lo=lo, hi=hi,
-                               ref=0.0 if lo < 0 else None, kind="float", css_class="cue-profile",
+                               ref=ref, kind="float", css_class="cue-profile",
                                width=540, label_width=100, value_width=150)

@@ -177,7 +177,9 @@ def fingerprint_section(fp: dict) -> dict:
 
     cue = rows(fp.get("cue_profile"), "cue", ("score", "lo", "hi"))
     for r in cue:
-        r["verdict"] = str((fp.get("cue_profile") or {}).get(r["cue"], {}).get("verdict", ""))
+        src = (fp.get("cue_profile") or {}).get(r["cue"], {})
+        r.update(verdict=str(src.get("verdict", "")), neutral=_f(src.get("neutral")),
+                 reason=str(src["reason"]) if src.get("reason") else None)
     nearest = fp.get("nearest_probe") or {}
     base = fp.get("correlation_baseline") or {}
     return {
