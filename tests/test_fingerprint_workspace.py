@@ -97,6 +97,10 @@ def test_fingerprint_api_reads_scores_and_writes_the_artifact(bank):
     assert ws.catalog.get("fingerprint", "perfect").created == art.created  # skipped: same inputs
     assert again["verdict"] == fp["verdict"]
     assert len(ws.catalog.list("fingerprint-reference")) == 1
+    sets_row = ws.catalog.get("evalset", "control>rest")  # discovery re-ran: the bank changed
+    ws.catalog.record("evalset", sets_row.key, sets_row.path, inputs=sets_row.inputs)
+    fingerprint_api(ws, "perfect", data="synthetic:2/10", n_boot=100)
+    assert ws.catalog.get("fingerprint", "perfect").created > art.created
 
 
 def test_fingerprint_keras_model_predicts_locally(bank, tmp_path):

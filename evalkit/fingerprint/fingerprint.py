@@ -58,7 +58,9 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
     ablation_predictions = {t: a for t, a in (ablation_predictions or {}).items() if a}
     pool, docs = load_eval_sets(ws, pool)
     st = settings or VerdictSettings()
-    inputs = {"pool": pool, "sets": [d["id"] for d in docs],
+    bank = [(a.kind, a.key, a.created) for kind in ("evalset", "predictions", "discovery")
+            for a in ws.catalog.list(kind)]
+    inputs = {"pool": pool, "sets": [d["id"] for d in docs], "bank": _digest(bank),
               "answers": _digest(sorted((int(k), v) for k, v in predictions_by_pool_index.items())),
               "ablations": {t: _digest(sorted((int(k), v) for k, v in a.items()))
                             for t, a in sorted(ablation_predictions.items())}}
