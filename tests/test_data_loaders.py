@@ -139,3 +139,62 @@ def test_cli_data_info_counts(tmp_path, run_cli):
     assert "10 classes, 40 images (32x32x3)" in out
     assert "30 train  10 test" in out
     assert any(line.split() == ["cat", "3", "1"] for line in out.splitlines())
+
+
+def test_loaded_images_are_read_only_on_first_and_cached_load(tmp_path):
+    write_image_folder(tmp_path / "imgs")
+    for _ in range(2):
+        images = load_dataset("cifar10", tmp_path / "imgs", progress=False).split("train").images
+        assert type(images) is np.ndarray and not images.flags.writeable
+
+
+def test_mnist_npz(tmp_path):
+    rng = np.random.default_rng(0)
+    x_train, x_test = (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8) for n in (12, 4))
+    y_train, y_test = np.arange(12) % 10, np.arange(4)
+    np.savez(tmp_path / "tiny-mnist.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    ds = load_dataset("mnist", tmp_path / "tiny-mnist.npz", progress=False)
+    assert ds.split("train").images.shape == (12, 28, 28, 1)
+    np.testing.assert_array_equal(ds.split("test").images[..., 0], x_test)
+    assert ds.split("train").labels.tolist() == y_train.tolist() and ds.split("test").ids[1] == "test:1"
+
+
+def test_shared_copy_is_looked_up_from_cwd_and_project_root(tmp_path, monkeypatch):
+    from evalkit.data.loader import shared_candidates
+    from evalkit.data.spec import PROJECT_ROOT, get_spec
+
+    monkeypatch.chdir(tmp_path)
+    assert shared_candidates(get_spec("cifar10")) == [
+        tmp_path.parent / "shared" / "datasets" / "cifar10-jpeg.zip",
+        PROJECT_ROOT.parent / "shared" / "datasets" / "cifar10-jpeg.zip"]
+    assert shared_candidates(get_spec("mnist")) == []
+
+
+def test_download_when_no_local_copy(tmp_path, monkeypatch):
+    """A dataset TOML whose [download] points at a local HTTP server: fetched, verified, loaded."""
+    import hashlib
+    import http.server
+    import threading
+
+    expected = write_cifar_batches(tmp_path / "src")
+    www = tmp_path / "www"
+    www.mkdir()
+    tar = tar_folder(tmp_path / "src", www / "tiny.tar.gz")
+    handler = lambda *a, **k: http.server.SimpleHTTPRequestHandler(*a, directory=str(www), **k)  # noqa: E731
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        specs = tmp_path / "specs"
+        specs.mkdir()
+        (specs / "tinycifar.toml").write_text(
+            'name = "tinycifar"\nclass_names = [%s]\nimage_shape = [32, 32, 3]\n[download]\n'
+            'url = "http://127.0.0.1:%d/tiny.tar.gz"\nfilename = "tiny.tar.gz"\nsha256 = "%s"\n'
+            'format = "cifar-python"\n' % (", ".join(f'"{c}"' for c in CIFAR_CLASSES), server.server_address[1],
+                                           hashlib.sha256(tar.read_bytes()).hexdigest()))
+        monkeypatch.setenv("EVALKIT_DATASETS", str(specs))
+        ds = load_dataset("tinycifar", progress=False)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert ds.source == str(tmp_path / "cache" / "downloads" / "tiny.tar.gz")
+    np.testing.assert_array_equal(ds.split("train").images, expected["train"][0])

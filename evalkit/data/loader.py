@@ -153,6 +153,8 @@ def load_source(path: Path, spec: DatasetSpec | None, *, name: str, skip_bad: bo
     meta = {"name": name, "class_names": list(class_names), "source": str(path),
             "source_sha256": digest, "bad": [list(b) for b in bad]}
     cache.save_arrays(name, key, meta, splits)
+    # Serve the fresh load from the cache too, so every load gives the same read-only arrays.
+    _, splits = cache.load_arrays(name, key)
     return LoadedDataset(name, class_names, splits, str(path), digest, tuple(f"{p}: {r}" for p, r in bad))
 
 
