@@ -69,7 +69,7 @@ def build_panel_model(kind: str, settings: PanelSettings, n_classes: int = 10):
     for i, width in enumerate(settings.widths):
         for j in range(2 if i < 2 else 1):
             x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            x = keras.layers.BatchNormalization()(x)
+            x = keras.layers.BatchNormalization(momentum=0.9)(x)
             x = keras.layers.Activation("gelu")(x)
         if i < 2:
             x = keras.layers.MaxPooling2D(2)(x)
