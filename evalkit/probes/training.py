@@ -28,11 +28,11 @@ def _versions() -> dict:
 
 def _miniset(ws: Workspace, dataset, size: int, seed: int) -> tuple[np.ndarray, str]:
     """(indices into the train split, miniset catalog key) via the minisets stage."""
-    from .. import minisets
+    from ..minisets import load_manifest, sample_to_workspace
 
-    minisets.sample_to_workspace(ws, dataset, size, seed)
-    mini = minisets.draw_miniset(dataset, size, seed)
-    return np.asarray(mini.indices, dtype=np.int64), f"{dataset.name}/n{size}/seed{seed}"
+    art = sample_to_workspace(ws, dataset, size, seed)
+    mini = load_manifest(ws.abspath(art), dataset)
+    return np.asarray(mini.indices, dtype=np.int64), art.key
 
 
 class _EpochBar:

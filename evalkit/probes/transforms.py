@@ -38,10 +38,10 @@ def gaussian_kernel1d(sigma: float) -> np.ndarray:
 
 
 def lowpass_float(images: np.ndarray, sigma: float = 1.5) -> np.ndarray:
-    """Gaussian blur (reflect borders) as float32, the same filter as the blur probe's layer."""
+    """Gaussian blur (mirrored borders) as float32, the same filter as the blur probe's layer."""
     out = images.astype(np.float32)
     for axis in (1, 2):
-        out = gaussian_filter1d(out, sigma, axis=axis, mode="reflect", truncate=3.0)
+        out = gaussian_filter1d(out, sigma, axis=axis, mode="mirror", truncate=3.0)
     return out
 
 
