@@ -89,8 +89,9 @@ def write_predictions(ws: Workspace, dataset, probe: str, seed: int, split: str,
     data = dataset.split(split)
     if probs.shape != (len(data), len(dataset.class_names)):
         raise ValueError(f"probs shape {probs.shape} does not match pool {pool}")
+    probs = probs.astype(np.float16)  # accuracy below is that of the stored probabilities
     buf = io.BytesIO()
-    np.savez_compressed(buf, probs=probs.astype(np.float16), labels=data.labels.astype(np.int64),
+    np.savez_compressed(buf, probs=probs, labels=data.labels.astype(np.int64),
                         ids=data.ids.astype(str))
     path = ws.dir("predictions") / probe / f"seed{seed}" / f"{pool}.npz"
     atomic_write_bytes(path, buf.getvalue())

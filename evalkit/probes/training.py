@@ -162,7 +162,7 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     if own_bar:
         _bar.close()
     pool = dataset.split(pool_split)
-    probs = probe_model.predict_proba(pool.images)
+    probs = probe_model.predict_proba(pool.images).astype(np.float16)  # as stored
     test_accuracy = float(np.mean(probs.argmax(1) == pool.labels))
     write_predictions(ws, dataset, spec.name, seed, pool_split, probs)
     meta = {"probe": spec.name, "seed": seed, "probe_file": str(spec.path),
