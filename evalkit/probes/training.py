@@ -114,6 +114,9 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     key = model_key(spec.name, seed)
     done = ws.catalog.get("model", key)
     if done is not None:
+        from .predict import predict_pool
+
+        predict_pool(ws, dataset, spec.name, seed, pool_split)  # no-op when already stored
         return done
     indices, mini_key = _miniset(ws, dataset, train_size, seed)
     from .pipeline import stratified_holdout
