@@ -7,8 +7,14 @@ inputs" and tf-keras-vis fails on probes shaped ``input -> preprocessing sub-mod
 sub-model``. The work-around: re-trace the probe with every nested Functional/Sequential model
 inlined, so the conv layer is a direct layer of one flat graph.
 
-All other layers are *shared* with the probe (same weights, no copy); only the target conv
-layer, the output layer (to drop its softmax) and the layers being re-randomised are cloned.
+All other layers are *shared* with the probe (same weights, no copy); only the output layer
+(to drop its softmax) and the layers being re-randomised are cloned.
+
+The explained layer's output passes through a :class:`CamTarget` identity layer, which is what
+tf-keras-vis is given as the penultimate layer. Its gradient is cut: TensorFlow's eager tape
+would otherwise back-propagate through every convolution below the explained layer (tf-keras-vis
+watches the input images), work that CAM methods never use — cutting it makes Grad-CAM about
+twice as fast and leaves the maps unchanged.
 """
 from __future__ import annotations
 
@@ -30,6 +36,22 @@ class CamModel:
     layer: keras.layers.Layer
     layer_path: str
     scores_on: str
+
+
+class CamTarget(keras.layers.Layer):
+    """Identity whose gradient stops here (nothing below the explained layer needs one)."""
+
+    def call(self, inputs):
+        import tensorflow as tf
+
+        @tf.custom_gradient
+        def cut(x):
+            return tf.identity(x), lambda dy: None
+
+        return cut(inputs)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
 
 
 def _seeded_config(config, seed: int):
@@ -57,6 +79,7 @@ class _Inliner:
         self.clones: dict[str, tuple[object, object, bool]] = {}  # path -> (orig, clone, copy)
         self.calls: dict[int, tuple[object, tuple, dict]] = {}    # id(output) -> call
         self.clone_paths: dict[int, str] = {}
+        self.target = None
 
     def _clone(self, layer, path: str, *, linear: bool = False, copy: bool = True):
         config = layer.get_config()
@@ -77,9 +100,12 @@ class _Inliner:
         if is_submodel(layer):
             return self.inline(layer, *args, **kwargs)
         path = self.paths.get(id(layer))
-        if path is not None and (path == self.layer_path or path in self.randomise):
-            layer = self._clone(layer, path, copy=path not in self.randomise)
+        if path is not None and path in self.randomise:
+            layer = self._clone(layer, path, copy=False)
         out = layer(*args, **kwargs)
+        if path == self.layer_path:
+            self.target = CamTarget(name=path.replace("/", "__") + "__cam")
+            out = self.target(out)
         if isinstance(out, keras.KerasTensor):
             self.calls[id(out)] = (layer, args, kwargs)
         return out
@@ -123,10 +149,9 @@ def flatten_for_cam(model: keras.Model, layer_path: str, *, randomise=(), seed: 
             scores_on = "logits"
     flat = keras.Model(x, y, name=f"{model.name}_flat")
     inliner.copy_weights()
-    target = inliner.clones[layer_path][1] if layer_path in inliner.clones else None
-    if target is None:
+    if inliner.target is None:
         raise ValueError(f"layer {layer_path!r} was not reached while re-tracing {model.name!r}")
-    return CamModel(flat, target, layer_path, scores_on)
+    return CamModel(flat, inliner.target, layer_path, scores_on)
 
 
 def check_same_predictions(model: keras.Model, cam: CamModel, images: np.ndarray, atol=1e-4) -> float:
