@@ -189,3 +189,19 @@ def test_baseline_maps():
     r = random_maps(2, 9, 9, seed=1)
     assert r.dtype == np.float32 and 0 <= r.min() and r.max() < 1
     np.testing.assert_array_equal(r, random_maps(2, 9, 9, seed=1))
+
+
+def test_overlay_and_builtin_colormap():
+    from evalkit.explain.outputs import colormap, grid, overlay
+
+    cm = colormap(np.array([0.0, 0.5, 1.0]))
+    assert cm.dtype == np.uint8 and cm.shape == (3, 3)
+    assert cm[0, 2] > 100 and cm[0, 0] == 0      # low = blue
+    assert cm[2, 0] > 100 and cm[2, 2] == 0      # high = red
+    img = np.zeros((8, 8, 3), np.uint8)
+    hm = np.zeros((8, 8), np.float32)
+    hm[:4] = 1.0
+    ov = np.asarray(overlay(img, hm, size=32, alpha=0.5))
+    assert ov.shape == (32, 32, 3) and ov[2, 16, 0] > ov[30, 16, 0]  # hot half is redder
+    g = grid(img, "#1\ntrue: cat", [("a s0", "cat 0.90", hm), ("b s0", "dog 0.40", hm)], size=32)
+    assert g.size == (3 * 36 + 4, 32 + 28 + 8)
