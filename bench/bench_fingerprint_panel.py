@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fingerprint_panel_models import PANEL, PanelSettings, train_panel_member  # noqa: E402
+from fingerprint_panel_models import (PANEL, PanelSettings, panel_bias_check,  # noqa: E402
+                                      train_panel_member)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -178,6 +179,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--train-only", action="store_true")
+    ap.add_argument("--check-panel", action="store_true",
+                    help="print the accuracy each member keeps under each ablation (local, no bank)")
     ap.add_argument("--no-results", action="store_true", help="do not edit bench/RESULTS.md")
     args = ap.parse_args(argv)
 
@@ -195,6 +198,10 @@ def main(argv=None) -> int:
         paths[kind] = train_panel_member(kind, dataset, args.seed + list(PANEL).index(kind), args.panel_dir,
                                          settings)
     print(f"panel ready in {time.time() - t0:.0f} s: {args.panel_dir}")
+    if args.check_panel:
+        print(f"{'member':<14} {'acc':>6} " + " ".join(f"{t:>15}" for t in ABLATIONS) + "  (kept accuracy)")
+        for kind, row in panel_bias_check(paths, dataset).items():
+            print(f"{kind:<14} {row['accuracy']:>6.3f} " + " ".join(f"{row[t]:>15.3f}" for t in ABLATIONS))
     if args.train_only:
         return 0
     if not (args.bank / "catalog.sqlite").is_file():

@@ -147,3 +147,22 @@ def train_panel_member(kind: str, dataset, seed: int, out_dir: Path,
     path.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     log(f"  {kind} seed {seed}: test accuracy {acc:.3f} in {meta['seconds']:.0f} s -> {path}")
     return path
+
+
+def panel_bias_check(paths: dict, dataset, n: int = 1000, seed: int = 0) -> dict:
+    """Accuracy each member keeps under each cue ablation, predicted locally on n test images:
+    a direct check that the induced bias is there (no bank, no server needed)."""
+    from evalkit.probes.transforms import apply_transform
+    from evalkit.serving.classifier import load_classifier
+
+    test = dataset.split("test")
+    idx = np.random.default_rng(seed).choice(len(test), min(n, len(test)), replace=False)
+    x, y = test.images[idx], test.labels[idx]
+    out = {}
+    for kind, path in paths.items():
+        clf = load_classifier(path)
+        acc = float(np.mean(clf.predict(x).argmax(1) == y))
+        out[kind] = {"accuracy": acc, **{t: float(np.mean(clf.predict(apply_transform(t, x)).argmax(1) == y)) / acc
+                                         for t in ("grayscale", "channel_permute", "lowpass",
+                                                   "patch_shuffle", "mirror")}}
+    return out
