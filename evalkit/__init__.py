@@ -4,5 +4,15 @@ Pipeline (one subpackage per stage)::
 
     data -> minisets -> probes -> discovery -> explain -> scoring -> fingerprint -> report
                                                                    (pipeline runs them all)
+
+``evalkit.run(config)`` runs the whole pipeline (see :mod:`evalkit.pipeline`); the stage
+functions live in ``evalkit.pipeline`` and in each stage's subpackage.
 """
 __version__ = "0.1.0"
+
+
+def run(config, **kwargs):
+    """Run the whole pipeline from a config file path or PipelineConfig; returns a RunResult."""
+    from .pipeline import run as _run
+
+    return _run(config, **kwargs)

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+
+# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise for CLI users;
+# errors still show. Set before TensorFlow is imported; worker processes inherit it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import typer
 from typer._click import exceptions as click_exc  # typer >= 0.23 vendors click

@@ -8,6 +8,7 @@ A cue is "ignored" when the whole CI is below 0.5, "used" when above, else "inco
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,25 +126,32 @@ def nearest_probe(trials: Trials, reps: Replicates) -> dict:
     pairs = pair_preferences(trials)
     pk = probe_kappa_profile(trials)
     model_k = np.stack([reps.kappa[r] for r in probes], axis=1)          # (R, P)
-    model_k = model_k - np.nanmean(model_k, axis=1, keepdims=True)
     dist = {}
-    for q in probes:
-        blocks = []
-        if pairs:
-            dm = np.stack([preference_reps(reps, ab, ba) - preference_reps(reps, ab, ba, q)
-                           for _, _, ab, ba in pairs], axis=1)
-            blocks.append(np.sqrt(np.nanmean(dm ** 2, axis=1)))
-        qk = np.array([pk[q][r] for r in probes])
-        qk = qk - np.nanmean(qk)
-        if np.isfinite(qk).any():
-            blocks.append(np.sqrt(np.nanmean((model_k - qk) ** 2, axis=1)))
-        dist[q] = np.mean(blocks, axis=0)
+    with warnings.catch_warnings():  # an all-NaN replicate (no defined kappa) stays NaN
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        model_k = model_k - np.nanmean(model_k, axis=1, keepdims=True)
+        for q in probes:
+            dist[q] = _probe_distance(reps, pairs, pk, probes, model_k, q)
     order = sorted(probes, key=lambda q: dist[q][0])
     best, second = order[0], order[1]
     e = estimate(dist[second] - dist[best])
     return {"name": best, "runner_up": second, "margin": _num(e.value), "lo": _num(e.lo),
             "hi": _num(e.hi), "verdict": "clear" if e.lo > 0 else "inconclusive",
             "distances": {q: _num(dist[q][0]) for q in order}}
+
+
+def _probe_distance(reps: Replicates, pairs, pk, probes, model_k, q: str) -> np.ndarray:
+    """Per-replicate distance between the classifier's and probe ``q``'s profiles."""
+    blocks = []
+    if pairs:
+        dm = np.stack([preference_reps(reps, ab, ba) - preference_reps(reps, ab, ba, q)
+                       for _, _, ab, ba in pairs], axis=1)
+        blocks.append(np.sqrt(np.nanmean(dm ** 2, axis=1)))
+    qk = np.array([pk[q][r] for r in probes])
+    qk = qk - np.nanmean(qk)
+    if np.isfinite(qk).any():
+        blocks.append(np.sqrt(np.nanmean((model_k - qk) ** 2, axis=1)))
+    return np.mean(blocks, axis=0)
 
 
 def correlation_baseline(trials: Trials, reps: Replicates) -> dict:

@@ -58,6 +58,9 @@ class LocalExecutor:
                 break
         return [results[i] for i in range(len(tasks))]
 
+    def close(self) -> None:
+        """Nothing to release: each map() call owns its process pool."""
+
 
 class RayExecutor:
     """Runs tasks as Ray tasks on a local instance or a ``ray://`` cluster address.
@@ -72,6 +75,7 @@ class RayExecutor:
         self.address = address
         self.max_retries = max_retries
         self.num_cpus = num_cpus
+        self._started_here = False
 
     def _init(self):
         try:
@@ -86,6 +90,7 @@ class RayExecutor:
             elif self.num_cpus:
                 kwargs["num_cpus"] = self.num_cpus
             ray.init(**kwargs)
+            self._started_here = True
         return ray
 
     def map(self, tasks: Sequence[Task], on_done: Callable[[Task, Any], None] | None = None) -> list[Any]:
@@ -97,6 +102,14 @@ class RayExecutor:
             if on_done:
                 on_done(task, results[-1])
         return results
+
+    def close(self) -> None:
+        """Shut down the Ray instance this executor started (a cluster we joined stays up)."""
+        if self._started_here:
+            import ray
+
+            ray.shutdown()
+            self._started_here = False
 
 
 def make_executor(name: str, *, workers: int = 1, ray_address: str | None = None):

@@ -182,6 +182,11 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         with _guard(problems, f"discovery {a.key}"):
             discovery = {"pool": a.key, **sections.discovery_summary(_json(ws.abspath(a)))}
 
+    pipeline_runs = []
+    for a in ws.catalog.list("pipeline"):
+        with _guard(problems, f"pipeline run {a.key}"):
+            pipeline_runs.append(_json(ws.abspath(a)))
+
     probe_names = sorted({p for p, _ in predictions} | {p for p, _ in models})
     data: ReportData = {
         "meta": {"generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "workspace": ws.root.name,
@@ -197,6 +202,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
                  for name, sc in sorted(scores.items())],
         "discovery": discovery,
+        "pipeline": pipeline_runs,
         "problems": problems,
     }
     for name in sorted(set(fingerprints) - set(scores)):

@@ -1,0 +1,114 @@
+"""`evalkit run`: the whole pipeline from one config, resumable, with per-stage times.
+
+data -> mini-sets -> probe training -> held-out model -> discovery -> explanations ->
+API scoring -> fingerprint -> report. Each stage skips what the workspace already holds, so
+re-running after an interruption continues where it stopped.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..workspace import Workspace, atomic_write_text
+from . import stages
+from .config import PipelineConfig, load_config
+from .executors import make_executor
+
+STAGE_TITLES = (("data", "load data"), ("sample", "draw mini-sets"), ("train", "train probes"),
+                ("heldout", "train the held-out model"), ("discover", "discover evaluation sets"),
+                ("explain", "explain"), ("score", "score APIs"), ("fingerprint", "fingerprint"),
+                ("report", "write the report"))
+
+
+@dataclass(frozen=True)
+class StageTiming:
+    stage: str
+    title: str
+    seconds: float
+    summary: dict
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a pipeline run produced: the report's index.html, the workspace and stage timings."""
+
+    report: Path
+    workspace: Path
+    timings: tuple[StageTiming, ...]
+    total_seconds: float
+
+    @property
+    def report_json(self) -> Path:
+        return self.report.parent / "report.json"
+
+
+def run(config: str | Path | PipelineConfig, *, workspace: str | Path | None = None,
+        executor: str | None = None, ray_address: str | None = None,
+        echo: Callable[[str], None] = print, progress: bool = True) -> RunResult:
+    """Run every stage of ``config`` (a path or a loaded :class:`PipelineConfig`).
+
+    ``executor`` ("local" or "ray") and ``ray_address`` override the config's [run] table.
+    The config is validated completely before any work starts; finished work is skipped."""
+    cfg = config if isinstance(config, PipelineConfig) else load_config(config, workspace=workspace)
+    ws = Workspace(cfg.workspace)
+    ex = make_executor(executor or cfg.executor, workers=cfg.workers, ray_address=ray_address or cfg.ray_address)
+    echo(f"evalkit run {cfg.path} -> workspace {ws.root} ({ex.name} executor)")
+    timings: list[StageTiming] = []
+    start = time.perf_counter()
+    dataset = None
+    try:
+        for i, (stage, title) in enumerate(STAGE_TITLES, 1):
+            echo(f"[{i}/{len(STAGE_TITLES)}] {title}")
+            t0 = time.perf_counter()
+            if stage == "data":
+                dataset = stages.open_dataset(cfg, progress=progress)
+                summary = {"dataset": dataset.name, "pool": stages.pool_of(dataset, cfg),
+                           "source": str(dataset.source)}
+                echo(f"  {dataset.name}: " + ", ".join(f"{s} {len(dataset.split(s))} images"
+                                                       for s in dataset.splits))
+            elif stage == "sample":
+                summary = stages.sample_stage(ws, cfg, dataset, echo)
+            elif stage == "train":
+                summary = stages.train_stage(ws, cfg, ex, echo, progress=progress)
+            elif stage == "heldout":
+                summary = stages.heldout_stage(ws, cfg, ex, echo, progress=progress)
+            elif stage == "discover":
+                summary = stages.discover_stage(ws, cfg, dataset, echo)
+            elif stage == "explain":
+                summary = stages.explain_stage(ws, cfg, dataset, echo)
+            elif stage == "score":
+                summary = stages.score_stage(ws, cfg, ex, echo)
+            elif stage == "fingerprint":
+                summary = stages.fingerprint_stage(ws, cfg, echo)
+            else:
+                _record_timings(ws, cfg, timings, time.perf_counter() - start, ex.name)
+                index = stages.report_stage(ws, cfg, dataset, echo)
+                summary = {"report": str(index)}
+            timings.append(StageTiming(stage, title, round(time.perf_counter() - t0, 2), summary))
+            echo(f"  done in {_fmt(timings[-1].seconds)}")
+    finally:
+        ex.close()
+    total = round(time.perf_counter() - start, 2)
+    _record_timings(ws, cfg, timings, total, ex.name)
+    echo("stage times: " + ", ".join(f"{t.stage} {_fmt(t.seconds)}" for t in timings) + f"; total {_fmt(total)}")
+    echo(f"report: {index}")
+    return RunResult(index, ws.root, tuple(timings), total)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _record_timings(ws: Workspace, cfg: PipelineConfig, timings: list[StageTiming], total: float,
+                    executor: str) -> None:
+    """pipeline/{name}.json: stage times of this invocation (the report shows them)."""
+    rel = f"pipeline/{cfg.name}.json"
+    doc = {"config": str(cfg.path), "name": cfg.name, "executor": executor,
+           "stages": [asdict(t) for t in timings], "total_seconds": total,
+           "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1, default=str))
+    ws.catalog.record("pipeline", cfg.name, rel, settings={"config": str(cfg.path)},
+                      meta={"total_seconds": total, "executor": executor})

@@ -1,0 +1,248 @@
+"""The pipeline's stages as plain functions: ``stage(ws, cfg, dataset, ...) -> summary dict``.
+
+Every stage skips work the workspace catalog already records, so calling them again (or
+``evalkit run`` after an interruption) only does what is missing. Tasks that fan out over an
+executor (probe training, API scoring) are top-level functions taking only picklable
+arguments; each worker loads the dataset itself (a cached load takes well under a second).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from ..workspace import Workspace
+from .config import ApiEntry, PipelineConfig
+from .executors import Task
+
+HELDOUT_DIR = "heldout"   # sub-workspace: discovery never sees the held-out model
+Echo = Callable[[str], None]
+
+
+def open_dataset(cfg: PipelineConfig, *, progress: bool = True):
+    """Load the config's dataset (first load decodes and caches; later loads map the cache)."""
+    from ..data import load_dataset
+
+    return load_dataset(cfg.dataset, cfg.data_source, skip_bad=cfg.skip_bad, progress=progress)
+
+
+def pool_of(dataset, cfg: PipelineConfig) -> str:
+    return f"{dataset.name}/{cfg.pool_split}"
+
+
+# -- mini-sets and probe training -----------------------------------------------------------
+
+def sample_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> dict:
+    """Draw (or reuse) one stratified mini-set per seed."""
+    from ..minisets import sample_to_workspace
+
+    keys = [sample_to_workspace(ws, dataset, cfg.train_size, s).key for s in cfg.seeds]
+    echo(f"  {len(keys)} mini-sets of {cfg.train_size} images: {', '.join(keys)}")
+    return {"minisets": keys}
+
+
+def train_task(ws_root: str, dataset_name: str, data_source: str | None, skip_bad: bool, probe: str,
+               seed: int, train_size: int, epochs: int, batch_size: int | None, pool_split: str,
+               progress: bool) -> dict:
+    """Train one probe x seed into ``ws_root`` (skipped when recorded); runs in a worker."""
+    from ..data import load_dataset
+    from ..probes import train_probe
+
+    dataset = load_dataset(dataset_name, data_source, skip_bad=skip_bad, progress=False)
+    art = train_probe(Workspace(ws_root), dataset, probe, seed, train_size=train_size, epochs=epochs,
+                      batch_size=batch_size, progress=progress, pool_split=pool_split)
+    return {"probe": probe, "seed": seed, "test_accuracy": art.meta.get("test_accuracy"),
+            "seconds": art.meta.get("seconds")}
+
+
+def _train_tasks(ws: Workspace, cfg: PipelineConfig, pairs, *, train_size: int, epochs: int,
+                 progress: bool) -> list[Task]:
+    tasks = []
+    for probe, seed in pairs:
+        if ws.catalog.get("model", f"{probe}/seed{seed}") is not None and \
+                ws.catalog.get("predictions", f"{probe}/seed{seed}/{cfg.dataset}/{cfg.pool_split}") is not None:
+            continue
+        tasks.append(Task(f"{probe}/seed{seed}", train_task, dict(
+            ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source,
+            skip_bad=cfg.skip_bad, probe=probe, seed=seed, train_size=train_size, epochs=epochs,
+            batch_size=cfg.batch_size, pool_split=cfg.pool_split, progress=progress)))
+    return tasks
+
+
+def train_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print, *,
+                progress: bool = True) -> dict:
+    """Train every probe x seed of the config that is not recorded yet (fanned out on ``executor``)."""
+    pairs = [(p, s) for p in cfg.probes for s in cfg.seeds]
+    tasks = _train_tasks(ws, cfg, pairs, train_size=cfg.train_size, epochs=cfg.epochs, progress=progress)
+    echo(f"  {len(pairs)} probe runs, {len(pairs) - len(tasks)} already done, {len(tasks)} to train "
+         f"on the {executor.name} executor")
+
+    def done(task: Task, res: dict) -> None:
+        acc = res["test_accuracy"]
+        echo(f"  trained {task.name}: test accuracy {acc:.3f} in {res['seconds']:.0f} s")
+
+    executor.map(tasks, on_done=done)
+    return {"runs": len(pairs), "trained": len(tasks)}
+
+
+def heldout_workspace(ws: Workspace) -> Workspace:
+    return Workspace(ws.root / HELDOUT_DIR)
+
+
+def heldout_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print, *,
+                  progress: bool = True) -> dict:
+    """Train the held-out stand-in 'external' model in its own sub-workspace."""
+    if not cfg.heldout_enabled:
+        echo("  disabled")
+        return {"trained": 0}
+    hws = heldout_workspace(ws)
+    tasks = _train_tasks(hws, cfg, [(cfg.heldout_probe, cfg.heldout_seed)], train_size=cfg.heldout_train_size,
+                         epochs=cfg.heldout_epochs, progress=progress)
+    for res in executor.map(tasks):
+        echo(f"  held-out {cfg.heldout_probe}/seed{cfg.heldout_seed}: test accuracy "
+             f"{res['test_accuracy']:.3f} in {res['seconds']:.0f} s (not part of the probe bank)")
+    if not tasks:
+        echo(f"  held-out {cfg.heldout_probe}/seed{cfg.heldout_seed} already trained")
+    return {"trained": len(tasks)}
+
+
+# -- discovery and explanations ---------------------------------------------------------------
+
+def discover_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> dict:
+    """Find evaluation sets on the selection seeds and validate them on the held-out seeds."""
+    from ..discovery import DiscoverySettings, discover_workspace
+
+    run = discover_workspace(ws, pool_of(dataset, cfg), DiscoverySettings(**cfg.discovery), dataset)
+    kept = [a.key for a in ws.catalog.list("evalset") if a.meta.get("kept")]
+    n_subsets = len(run.document.get("subsets") or [])
+    echo(f"  {'reused the recorded' if run.skipped else 'ran'} discovery: {len(kept)} of {n_subsets} "
+         "candidate subsets kept (validated on held-out probe seeds)")
+    return {"kept": len(kept), "skipped": run.skipped}
+
+
+def kept_sets(ws: Workspace) -> list[dict]:
+    """Kept evaluation sets, largest validated gap first (ties by id)."""
+    from ..discovery import list_sets
+
+    sets = [s for s in list_sets(ws) if s.get("kept")]
+    return sorted(sets, key=lambda s: (-(s.get("gap") or 0.0), s["id"]))
+
+
+def explain_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> dict:
+    """Grad-CAM-family maps for the probes on the ``max_sets`` most discriminative sets."""
+    from ..explain.stage import explain_set
+
+    if not cfg.explain_enabled:
+        echo("  disabled")
+        return {"sets": 0}
+    chosen = kept_sets(ws)[: cfg.explain_max_sets]
+    for s in chosen:
+        res = explain_set(ws, dataset, s["id"], cfg.explain_method, probes=cfg.explain_probes)
+        echo(f"  {s['id']}: {len(res.records)} probe runs explained, {len(res.grids)} grids"
+             + (f", skipped {', '.join(k for k, _ in res.skipped)} (no convolutions)" if res.skipped else ""))
+    if not chosen:
+        echo("  no kept evaluation set to explain")
+    return {"sets": len(chosen)}
+
+
+# -- API scoring, fingerprint, report ---------------------------------------------------------
+
+def heldout_api_name(cfg: PipelineConfig) -> str:
+    return f"heldout-{cfg.heldout_probe}-seed{cfg.heldout_seed}"
+
+
+def _heldout_api_config(cfg: PipelineConfig, url: str, model: str, class_names) -> Any:
+    from ..scoring.api_config import ApiConfig, EngineSettings
+
+    return ApiConfig(name=heldout_api_name(cfg), adapter="kserve-v2", endpoint=url, model=model,
+                     ablations=tuple(cfg.ablations), engine=EngineSettings(concurrency=4, rps=1000.0,
+                                                                              batch_size=32),
+                     params={"input_name": "images", "datatype": "UINT8", "output_name": "probabilities",
+                             "output_labels": list(class_names), "top_k": 3},
+                     source="[[apis]] serve = \"heldout\"")
+
+
+def score_task(ws_root: str, dataset_name: str, data_source: str | None, skip_bad: bool,
+               api_file: str | None, serve_probe: str | None, cfg_path: str,
+               ablations: tuple[str, ...]) -> dict:
+    """Score one API on the kept sets (serving the held-out model first if asked); runs in a worker."""
+    from ..data import load_dataset
+    from ..scoring import load_api_config, score_api
+
+    ws = Workspace(ws_root)
+    dataset = load_dataset(dataset_name, data_source, skip_bad=skip_bad, progress=False)
+    if api_file is not None:
+        art = score_api(ws, load_api_config(api_file), dataset, ablations=ablations)
+        return {"api": art.key, **art.meta}
+    from ..serving import probe_spec, serve_model
+    from .config import load_config
+
+    cfg = load_config(cfg_path, workspace=ws_root)
+    spec = probe_spec(heldout_workspace(ws), serve_probe)
+    with serve_model(spec) as served:
+        config = _heldout_api_config(cfg, served.url, served.model_name, served.class_names)
+        art = score_api(ws, config, dataset, ablations=ablations)
+    return {"api": art.key, "startup_seconds": round(served.startup_seconds, 1), **art.meta}
+
+
+def _api_name(cfg: PipelineConfig, entry: ApiEntry) -> str:
+    if entry.serve:
+        return heldout_api_name(cfg)
+    from ..scoring import load_api_config
+
+    return load_api_config(api_file(cfg, entry)).name
+
+
+def api_file(cfg: PipelineConfig, entry: ApiEntry) -> str:
+    p = Path(entry.file)
+    return str(p if p.is_absolute() or p.is_file() else cfg.path.parent / p)
+
+
+def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print) -> dict:
+    """Score each configured API on the kept sets (plus cue ablations when fingerprinting)."""
+    sets = [s["id"] for s in kept_sets(ws)]
+    if not sets:
+        echo("  no kept evaluation set: nothing to score")
+        return {"apis": 0}
+    ablations = tuple(cfg.ablations) if cfg.fingerprint_enabled else ()
+    tasks = []
+    for entry in cfg.apis:
+        name = _api_name(cfg, entry)
+        art = ws.catalog.get("scores", name)
+        if art is not None and sorted(art.inputs.get("sets", [])) == sorted(sets) and \
+                tuple(art.settings.get("ablations", ())) == ablations and not art.meta.get("failures"):
+            echo(f"  {name}: already scored on {len(sets)} sets")
+            continue
+        tasks.append(Task(name, score_task, dict(
+            ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source, skip_bad=cfg.skip_bad,
+            api_file=None if entry.serve else api_file(cfg, entry), cfg_path=str(cfg.path),
+            serve_probe=f"{cfg.heldout_probe}/{cfg.heldout_seed}" if entry.serve else None,
+            ablations=ablations)))
+
+    def done(task: Task, res: dict) -> None:
+        extra = f", server start-up {res['startup_seconds']} s" if "startup_seconds" in res else ""
+        echo(f"  {task.name}: {res['queries_sent']} queries sent, {res['cache_hits']} cached, "
+             f"{res['failures']} failed{extra}")
+
+    executor.map(tasks, on_done=done)
+    return {"apis": len(cfg.apis), "scored": len(tasks)}
+
+
+def fingerprint_stage(ws: Workspace, cfg: PipelineConfig, echo: Echo = print) -> dict:
+    """Evidence and verdict (which cue each scored API relies on)."""
+    from ..fingerprint.fingerprint import fingerprint_api
+
+    if not cfg.fingerprint_enabled:
+        echo("  disabled")
+        return {"apis": 0}
+    names = [a.key for a in ws.catalog.list("scores")]
+    for name in names:
+        doc = fingerprint_api(ws, name, data=cfg.data_source)
+        echo(f"  {doc['verdict']}")
+    return {"apis": len(names)}
+
+
+def report_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> Path:
+    """Render the HTML report (+ report.json, CSVs); returns index.html."""
+    from ..report import render_report
+
+    return render_report(ws, out_dir=cfg.report_dir, name=cfg.report_name, dataset=dataset)
