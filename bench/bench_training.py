@@ -1,7 +1,7 @@
 """Probe-training benchmarks on real CIFAR-10 (results go to bench/RESULTS.md, "Probe training").
 
     python bench/bench_training.py speed  [--train-size 5000 --epochs 20]
-        control probe: evalkit (tf.data, batch 128, Adam, early stopping) vs the classic Keras
+        control probe: evalkit (tf.data, batch 64, Adam, early stopping) vs the classic Keras
         way (model.fit on NumPy arrays, batch 32, RMSprop 1e-4, flip + translate layers), each
         in its own process; prints time, test accuracy and the speed ratio.
     python bench/bench_training.py settings [--epochs 4]
@@ -100,9 +100,9 @@ def cmd_speed(a) -> None:
 
 def cmd_settings(a) -> None:
     load()
-    rows = [("deterministic, batch 128", dict(deterministic=True)),
-            ("non-deterministic, batch 128", dict(deterministic=False)),
-            ("deterministic, batch 64", dict(batch_size=64)),
+    rows = [("deterministic, batch 64", dict(deterministic=True)),
+            ("non-deterministic, batch 64", dict(deterministic=False)),
+            ("deterministic, batch 128", dict(batch_size=128)),
             ("deterministic, batch 256", dict(batch_size=256))]
     for label, kw in rows:
         r = child("evalkit", train_size=a.train_size, epochs=a.epochs, seed=a.seed, **kw)

@@ -150,7 +150,8 @@ def explain_set(ws: Workspace, dataset, set_id: str, method: str, probes=None, s
                           "sanity_images": sanity_images}, meta=meta)
         done.append((probe, seed, art))
     grids = _write_grids(ws, root, images, labels, evalset, class_names, done)
-    records = tuple(ws.catalog.record(KIND, a.key, a.path, inputs=a.inputs, settings=a.settings,
+    records = tuple(a if a.meta.get("grids") == grids else
+                    ws.catalog.record(KIND, a.key, a.path, inputs=a.inputs, settings=a.settings,
                                       meta={**a.meta, "grids": grids}) for _, _, a in done)
     return ExplainSetResult(set_id, method, records, tuple(skipped), tuple(grids))
 

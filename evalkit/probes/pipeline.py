@@ -88,8 +88,19 @@ def build_model(spec: ProbeSpec, image_shape: tuple[int, int, int], n_classes: i
     return keras.Model(inputs, cnn(preprocess(inputs)), name=spec.name)
 
 
-def make_optimizer(name: str, learning_rate: float):
+_SCHEDULES = ("constant", "cosine")
+
+
+def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1):
+    """The named optimizer; ``schedule = "cosine"`` decays the rate to 0 over ``total_steps``."""
     import keras
+
+    if schedule not in _SCHEDULES:
+        from ..errors import ConfigError, did_you_mean
+        raise ConfigError(f"[training] schedule {schedule!r}{did_you_mean(schedule, _SCHEDULES)}; "
+                          f"expected one of: {', '.join(_SCHEDULES)}")
+    if schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps))
 
     if name not in _OPTIMIZERS:
         from ..errors import ConfigError, did_you_mean

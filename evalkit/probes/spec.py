@@ -42,10 +42,11 @@ _TOP_SCHEMA = {
 }
 _TRAINING_SCHEMA = {
     "optimizer": str, "learning_rate": float, "batch_size": int, "validation_fraction": float,
-    "patience": int, "monitor": str,
+    "patience": int, "monitor": str, "schedule": str,
 }
-_TRAINING_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128,
-                      "validation_fraction": 0.1, "patience": 6, "monitor": "val_accuracy"}
+_TRAINING_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 64,
+                      "validation_fraction": 0.1, "patience": 6, "monitor": "val_accuracy",
+                      "schedule": "constant"}
 _BIAS_SCHEMA = {"blind_to": list, "min_kept": float}
 
 

@@ -70,10 +70,12 @@ def fit_keras(spec: ProbeSpec, x_train, y_train, x_val, y_val, *, n_classes: int
     augs = [_bind(AUGMENTATIONS.get(a), spec.augmentation_params.get(a, {}))
             for a in spec.augmentations]
     model = build_model(spec, x_train.shape[1:], n_classes, seed, train_images=x_train)
-    model.compile(optimizer=make_optimizer(spec.training["optimizer"], spec.training["learning_rate"]),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile="auto")
     ds, steps = train_dataset(x_train, y_train, batch_size=batch_size, epochs=epochs, seed=seed,
                               augmentations=augs)
+    optimizer = make_optimizer(spec.training["optimizer"], spec.training["learning_rate"],
+                               spec.training.get("schedule", "constant"), total_steps=steps * epochs)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile="auto")
     stop = keras.callbacks.EarlyStopping(monitor=spec.training["monitor"], patience=spec.training["patience"],
                                          restore_best_weights=True)
     hist = model.fit(ds, epochs=epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
