@@ -111,7 +111,9 @@ def build_report_workspace(root: Path, *, n_test_per_class: int = 4) -> dict:
     for probe in ("control", "grayscale"):   # as explain_set records them: every record lists the set's grids
         ws.catalog.record("explanation", f"control>blur/gradcam/{probe}/seed0", f"explanations/control>blur/gradcam/{probe}/seed0",
                           meta={"grids": [grid_rel, grid_rel2], "n_images": 8, "layer": "conv2d_1",
-                                "sanity": {"mode": "cascading", "spearman_mean": 0.12}})
+                                "sanity": {"mode": "cascading", "spearman_mean": 0.12},
+                                "faithfulness": {"predicted": {"deletion": 0.31, "random": 0.42, "blob": 0.35,
+                                                               "beats_random": 0.8, "n_images": 8}}})
 
     api_pred = preds[("control", 0)]
     records = []

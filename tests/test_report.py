@@ -166,6 +166,9 @@ def test_thumbnails_and_explanation_grid_inlined_or_copied(built):
     grids = [a["src"] for a in imgs if a.get("class") == "explain-grid"]
     assert len(grids) == 2 and all((out / g).is_file() for g in grids) and grids[0] != grids[1]
     assert built["json"]["figures"]["set/control>blur/explain/gradcam/grayscale/seed0/sanity_spearman"] == 0.12
+    figs = built["json"]["figures"]
+    assert [figs[f"set/control>blur/explain/gradcam/control/seed0/{k}"] for k in
+            ("deletion", "deletion_random", "deletion_blob")] == [0.31, 0.42, 0.35]
     assert "images unavailable" not in built["html"]
     art = built["ws"].catalog.get("report", "report")
     assert art.path == "reports/report" and art.meta["figures"] == len(built["json"]["figures"])
