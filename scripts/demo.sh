@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Installs evalkit, then runs the whole pipeline on the demo config and names the report.
+# CIFAR-10: ../shared/datasets/cifar10-jpeg.zip when present, else $EVALKIT_DATA, else the
+# official download (checksum-verified, with a progress bar).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 export TF_CPP_MIN_LOG_LEVEL=2
+shared="../shared/datasets/cifar10-jpeg.zip"
+if [ -f "$shared" ]; then
+  exec .venv/bin/evalkit run configs/demo.toml --data "$shared" "$@"
+fi
 exec .venv/bin/evalkit run configs/demo.toml "$@"
