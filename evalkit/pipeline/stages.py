@@ -150,11 +150,11 @@ def heldout_api_name(cfg: PipelineConfig) -> str:
     return f"heldout-{cfg.heldout_probe}-seed{cfg.heldout_seed}"
 
 
-def _heldout_api_config(cfg: PipelineConfig, url: str, model: str, class_names) -> Any:
+def _heldout_api_config(name: str, ablations, url: str, model: str, class_names) -> Any:
     from ..scoring.api_config import ApiConfig, EngineSettings
 
-    return ApiConfig(name=heldout_api_name(cfg), adapter="kserve-v2", endpoint=url, model=model,
-                     ablations=tuple(cfg.ablations), engine=EngineSettings(concurrency=4, rps=1000.0,
+    return ApiConfig(name=name, adapter="kserve-v2", endpoint=url, model=model,
+                     ablations=tuple(ablations), engine=EngineSettings(concurrency=4, rps=1000.0,
                                                                               batch_size=32),
                      params={"input_name": "images", "datatype": "UINT8", "output_name": "probabilities",
                              "output_labels": list(class_names), "top_k": 3},
@@ -162,7 +162,7 @@ def _heldout_api_config(cfg: PipelineConfig, url: str, model: str, class_names) 
 
 
 def score_task(ws_root: str, dataset_name: str, data_source: str | None, skip_bad: bool,
-               api_file: str | None, serve_probe: str | None, cfg_path: str,
+               api_file: str | None, serve_probe: str | None, api_name: str,
                ablations: tuple[str, ...]) -> dict:
     """Score one API on the kept sets (serving the held-out model first if asked); runs in a worker."""
     from ..data import load_dataset
@@ -174,12 +174,10 @@ def score_task(ws_root: str, dataset_name: str, data_source: str | None, skip_ba
         art = score_api(ws, load_api_config(api_file), dataset, ablations=ablations)
         return {"api": art.key, **art.meta}
     from ..serving import probe_spec, serve_model
-    from .config import load_config
 
-    cfg = load_config(cfg_path, workspace=ws_root)
     spec = probe_spec(heldout_workspace(ws), serve_probe)
     with serve_model(spec) as served:
-        config = _heldout_api_config(cfg, served.url, served.model_name, served.class_names)
+        config = _heldout_api_config(api_name, ablations, served.url, served.model_name, served.class_names)
         art = score_api(ws, config, dataset, ablations=ablations)
     return {"api": art.key, "startup_seconds": round(served.startup_seconds, 1), **art.meta}
 
@@ -214,7 +212,7 @@ def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print
             continue
         tasks.append(Task(name, score_task, dict(
             ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source, skip_bad=cfg.skip_bad,
-            api_file=None if entry.serve else api_file(cfg, entry), cfg_path=str(cfg.path),
+            api_file=None if entry.serve else api_file(cfg, entry), api_name=name,
             serve_probe=f"{cfg.heldout_probe}/{cfg.heldout_seed}" if entry.serve else None,
             ablations=ablations)))
 
