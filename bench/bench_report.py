@@ -86,22 +86,20 @@ def measure(index: Path, browser) -> dict:
     return {"load_s": nav, "html_mb": index.stat().st_size / 1e6, "total_mb": total / 1e6, "errors": len(errors)}
 
 
+def timed(fn, *args, **kwargs):
+    """(fn(*args, **kwargs), seconds it took)."""
+    start = time.perf_counter()
+    return fn(*args, **kwargs), time.perf_counter() - start
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        small = build_report_workspace(Path(tmp) / "small")
-        t_small_build = time.perf_counter() - t
-        t = time.perf_counter()
-        small_index = render_report(small["ws"], dataset=small["dataset"])
-        t_small = time.perf_counter() - t
-        t = time.perf_counter()
-        demo = demo_scale(Path(tmp) / "demo")
-        t_demo_build = time.perf_counter() - t
-        t = time.perf_counter()
-        demo_index = render_report(demo["ws"], dataset=demo["dataset"])
-        t_demo = time.perf_counter() - t
+        small, t_small_build = timed(build_report_workspace, Path(tmp) / "small")
+        small_index, t_small = timed(render_report, small["ws"], dataset=small["dataset"])
+        demo, t_demo_build = timed(demo_scale, Path(tmp) / "demo")
+        demo_index, t_demo = timed(render_report, demo["ws"], dataset=demo["dataset"])
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             measure(small_index, browser)   # warm-up

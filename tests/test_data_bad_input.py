@@ -95,22 +95,18 @@ def test_unknown_class_folder_suggests(tmp_path):
         load_dataset("cifar10", tmp_path / "imgs", progress=False)
 
 
-def test_truncated_zip(tmp_path):
-    write_image_folder(tmp_path / "imgs")
-    z = zip_folder(tmp_path / "imgs", tmp_path / "d.zip")
-    z.write_bytes(z.read_bytes()[: z.stat().st_size // 2])
-    with pytest.raises(DataError, match="truncated or corrupt zip") as exc:
-        load_dataset("cifar10", z, progress=False)
-    assert str(z) in str(exc.value)
-
-
-def test_truncated_tarball(tmp_path):
-    write_cifar_batches(tmp_path / "src")
-    tar = tar_folder(tmp_path / "src", tmp_path / "t.tar.gz")
-    tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
-    with pytest.raises(DataError, match="truncated or corrupt tar") as exc:
-        load_dataset("cifar10", tar, progress=False)
-    assert str(tar) in str(exc.value)
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_truncated_archive(tmp_path, kind):
+    if kind == "zip":
+        write_image_folder(tmp_path / "imgs")
+        archive = zip_folder(tmp_path / "imgs", tmp_path / "d.zip")
+    else:
+        write_cifar_batches(tmp_path / "src")
+        archive = tar_folder(tmp_path / "src", tmp_path / "t.tar.gz")
+    archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    with pytest.raises(DataError, match=f"truncated or corrupt {kind}") as exc:
+        load_dataset("cifar10", archive, progress=False)
+    assert str(archive) in str(exc.value)
 
 
 def test_checksum_mismatch_with_sidecar_file(tmp_path):
