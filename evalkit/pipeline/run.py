@@ -45,6 +45,46 @@ class RunResult:
         return self.report.parent / "report.json"
 
 
+@dataclass
+class _RunState:
+    """What the stages of one run share: the workspace, config, executor and the loaded dataset."""
+
+    ws: Workspace
+    cfg: PipelineConfig
+    executor: object
+    echo: Callable[[str], None]
+    progress: bool
+    start: float
+    timings: list[StageTiming]
+    dataset: object = None
+
+
+def _data(r: _RunState) -> dict:
+    r.dataset = stages.open_dataset(r.cfg, progress=r.progress)
+    r.echo(f"  {r.dataset.name}: " + ", ".join(f"{s} {len(r.dataset.split(s))} images"
+                                               for s in r.dataset.splits))
+    return {"dataset": r.dataset.name, "pool": stages.pool_of(r.dataset, r.cfg), "source": str(r.dataset.source)}
+
+
+def _report(r: _RunState) -> dict:
+    # record the times so far first: the report shows them
+    _record_timings(r.ws, r.cfg, r.timings, time.perf_counter() - r.start, r.executor.name)
+    return {"report": str(stages.report_stage(r.ws, r.cfg, r.dataset, r.echo))}
+
+
+_STAGE_RUNNERS: dict[str, Callable[[_RunState], dict]] = {
+    "data": _data,
+    "sample": lambda r: stages.sample_stage(r.ws, r.cfg, r.dataset, r.echo),
+    "train": lambda r: stages.train_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
+    "heldout": lambda r: stages.heldout_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
+    "discover": lambda r: stages.discover_stage(r.ws, r.cfg, r.dataset, r.echo),
+    "explain": lambda r: stages.explain_stage(r.ws, r.cfg, r.dataset, r.echo),
+    "score": lambda r: stages.score_stage(r.ws, r.cfg, r.executor, r.echo),
+    "fingerprint": lambda r: stages.fingerprint_stage(r.ws, r.cfg, r.echo),
+    "report": _report,
+}
+
+
 def run(config: str | Path | PipelineConfig, *, workspace: str | Path | None = None,
         executor: str | None = None, ray_address: str | None = None,
         echo: Callable[[str], None] = print, progress: bool = True) -> RunResult:
@@ -56,46 +96,23 @@ def run(config: str | Path | PipelineConfig, *, workspace: str | Path | None = N
     ws = Workspace(cfg.workspace)
     ex = make_executor(executor or cfg.executor, workers=cfg.workers, ray_address=ray_address or cfg.ray_address)
     echo(f"evalkit run {cfg.path} -> workspace {ws.root} ({ex.name} executor)")
-    timings: list[StageTiming] = []
-    start = time.perf_counter()
-    dataset = None
+    state = _RunState(ws, cfg, ex, echo, progress, time.perf_counter(), [])
     try:
         for i, (stage, title) in enumerate(STAGE_TITLES, 1):
             echo(f"[{i}/{len(STAGE_TITLES)}] {title}")
             t0 = time.perf_counter()
-            if stage == "data":
-                dataset = stages.open_dataset(cfg, progress=progress)
-                summary = {"dataset": dataset.name, "pool": stages.pool_of(dataset, cfg),
-                           "source": str(dataset.source)}
-                echo(f"  {dataset.name}: " + ", ".join(f"{s} {len(dataset.split(s))} images"
-                                                       for s in dataset.splits))
-            elif stage == "sample":
-                summary = stages.sample_stage(ws, cfg, dataset, echo)
-            elif stage == "train":
-                summary = stages.train_stage(ws, cfg, ex, echo, progress=progress)
-            elif stage == "heldout":
-                summary = stages.heldout_stage(ws, cfg, ex, echo, progress=progress)
-            elif stage == "discover":
-                summary = stages.discover_stage(ws, cfg, dataset, echo)
-            elif stage == "explain":
-                summary = stages.explain_stage(ws, cfg, dataset, echo)
-            elif stage == "score":
-                summary = stages.score_stage(ws, cfg, ex, echo)
-            elif stage == "fingerprint":
-                summary = stages.fingerprint_stage(ws, cfg, echo)
-            else:
-                _record_timings(ws, cfg, timings, time.perf_counter() - start, ex.name)
-                index = stages.report_stage(ws, cfg, dataset, echo)
-                summary = {"report": str(index)}
-            timings.append(StageTiming(stage, title, round(time.perf_counter() - t0, 2), summary))
-            echo(f"  done in {_fmt(timings[-1].seconds)}")
+            summary = _STAGE_RUNNERS[stage](state)
+            state.timings.append(StageTiming(stage, title, round(time.perf_counter() - t0, 2), summary))
+            echo(f"  done in {_fmt(state.timings[-1].seconds)}")
     finally:
         ex.close()
-    total = round(time.perf_counter() - start, 2)
-    _record_timings(ws, cfg, timings, total, ex.name)
-    echo("stage times: " + ", ".join(f"{t.stage} {_fmt(t.seconds)}" for t in timings) + f"; total {_fmt(total)}")
+    total = round(time.perf_counter() - state.start, 2)
+    _record_timings(ws, cfg, state.timings, total, ex.name)
+    echo("stage times: " + ", ".join(f"{t.stage} {_fmt(t.seconds)}" for t in state.timings)
+         + f"; total {_fmt(total)}")
+    index = Path(state.timings[-1].summary["report"])
     echo(f"report: {index}")
-    return RunResult(index, ws.root, tuple(timings), total)
+    return RunResult(index, ws.root, tuple(state.timings), total)
 
 
 def _fmt(seconds: float) -> str:
