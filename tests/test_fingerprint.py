@@ -131,3 +131,22 @@ def test_fingerprint_has_the_documented_fields(world):
 def test_unknown_cue_suggests_a_name():
     with pytest.raises(UserError, match="did you mean 'colour'"):
         CUES.get("color")
+
+
+def test_blind_probes_anchor_the_ablation_score(world):
+    """A low-pass on top of a blur model's own blur costs it (and the blur probe) something; the
+    score must count only what it loses beyond a blind probe, not read that loss as reliance."""
+    import dataclasses
+
+    t = simulate_trials(world, SIM_PROBES["blur"], model_seed=11)
+    rng = np.random.default_rng(5)
+    extra = lambda a: a * (rng.uniform(size=a.shape) < 0.9)  # noqa: E731  10% more lost
+    low = dict(t.probe_ablation["lowpass"], blur=extra(t.probe_ablation["lowpass"]["blur"]))
+    hit = dataclasses.replace(t, model_ablation={**t.model_ablation, "lowpass": extra(t.model_ablation["lowpass"])},
+                              probe_ablation={**t.probe_ablation, "lowpass": low})
+    anchored = fingerprint_from_trials(hit, "blur-hit", n_boot=200)["cue_profile"]["fine_texture"]
+    assert abs(anchored["components"]["ablation:lowpass"]) < 0.15
+    unanchored = dataclasses.replace(hit, probe_ablation={**hit.probe_ablation, "lowpass": {
+        p: v for p, v in low.items() if p != "blur"}})
+    naive = fingerprint_from_trials(unanchored, "blur-hit", n_boot=200)["cue_profile"]["fine_texture"]
+    assert naive["components"]["ablation:lowpass"] > anchored["components"]["ablation:lowpass"] + 0.2

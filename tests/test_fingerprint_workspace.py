@@ -87,7 +87,7 @@ def test_fingerprint_api_reads_scores_and_writes_the_artifact(bank):
     assert fp["preferences"][0]["a"] == "control" and fp["preferences"][0]["b"] == "grayscale"
     assert fp["ablation"]["grayscale"]["kept"] == pytest.approx(39 / 77)  # same 79 images both ways
     assert fp["ablation"]["mirror"]["kept"] == pytest.approx(79 / 77)
-    assert set(fp["ablation"]["grayscale"]["reference"]) == {"control"}
+    assert set(fp["ablation"]["grayscale"]["reference"]) == {"control", "grayscale"}  # standard + blind
     assert fp["reference_ablations"] is True and fp["probe_seeds"] == {"control": [1], "grayscale": [1]}
     assert set(fp["error_consistency"]) == set(PROBES)
     assert fp["abstentions"] == 1 and fp["unmapped_labels"] == {"tabby": 1}

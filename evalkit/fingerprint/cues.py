@@ -39,6 +39,13 @@ _add(CueSpec("global_shape", "global shape / arrangement", ("patch_shuffle",), S
 _add(CueSpec("orientation", "left-right orientation", ("mirror",), (), (),
              "a model that depends on left-right orientation"))
 
+def reference_probes() -> tuple[str, ...]:
+    """Probes whose ablated accuracy anchors the cue scores: the standard CNNs and every probe
+    a registered cue names as blind."""
+    blind = [p for name in CUES.names() for p in CUES.get(name).blind]
+    return tuple(dict.fromkeys([*STANDARD_PROBES, *blind]))
+
+
 # The cue each probe is blind to (None: a standard model), used to score nearest-probe answers.
 PROBE_BLIND_CUE = {"control": None, "kernel5": None, "grayscale": "colour", "zca_shift": "colour",
                    "blur": "fine_texture", "patch_shuffle": "global_shape"}

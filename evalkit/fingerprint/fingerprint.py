@@ -19,6 +19,9 @@ from .verdict import VerdictSettings
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ABLATIONS = ("grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror")
+# Bumped whenever the verdict's method changes, so recorded fingerprints are recomputed.
+# 2: ablation scores anchored at the blind probes' drop as well as the standard CNNs'.
+METHOD_VERSION = 2
 
 
 def _check_name(name: str) -> str:
@@ -64,7 +67,7 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
               "answers": _digest(sorted((int(k), v) for k, v in predictions_by_pool_index.items())),
               "ablations": {t: _digest(sorted((int(k), v) for k, v in a.items()))
                             for t, a in sorted(ablation_predictions.items())}}
-    run_settings = {"n_boot": n_boot, "seed": seed, **st.__dict__}
+    run_settings = {"n_boot": n_boot, "seed": seed, "method_version": METHOD_VERSION, **st.__dict__}
     art = ws.catalog.get("fingerprint", name)
     if (not force and art is not None and art.inputs == inputs and art.settings == run_settings
             and ws.abspath(art).is_file()):

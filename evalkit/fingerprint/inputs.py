@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..workspace import Workspace, atomic_write_bytes, canonical_json
-from .cues import STANDARD_PROBES
+from .cues import reference_probes
 from .evidence import EvalSetSpec, Trials
 
 ABLATION_SEED = 0  # rng seed of the random transforms applied to the reference probes' images
@@ -60,14 +60,15 @@ def probe_correctness(ws: Workspace, pool: str, labels: np.ndarray,
 
 def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transforms, images,
                         probe_seeds: dict[str, list[int]], labels: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-    """Correctness of the standard probes on transformed pool images, cached in the workspace.
+    """Correctness of the reference probes (standard and cue-blind) on transformed pool images,
+    cached in the workspace.
 
     images: the pool's uint8 images (N, H, W, 3), or a callable returning them (called only when
     not cached). Returns {transform: {probe: (S, len(indices))}}."""
     from ..probes import load_probe_model
     from ..probes.transforms import apply_transform
 
-    probes = {p: s for p, s in probe_seeds.items() if p in STANDARD_PROBES}
+    probes = {p: s for p, s in probe_seeds.items() if p in reference_probes()}
     transforms = sorted(transforms)
     if not probes or not transforms:
         return {}

@@ -86,5 +86,5 @@ def simulate_trials(world: CueWorld, model_uses: set[str], *, k: int = 100, n_se
     return Trials(index=used, sets=tuple(sets), model=m_orig[used],
                   probes={p: c[val][:, used] for p, c in corr.items()},
                   model_ablation=model_ablation,
-                  probe_ablation={t: {p: abl[p][t][val][:, used] for p in ("control", "kernel5")}
+                  probe_ablation={t: {p: abl[p][t][val][:, used] for p in SIM_PROBES}
                                   for t in transforms})

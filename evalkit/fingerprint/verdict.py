@@ -2,7 +2,8 @@
 
 Cue score (relative scale): 1 = the cue matters as much as to a standard CNN (the control
 probes), 0 = as little as to a probe that is blind to it. It averages two kinds of evidence:
-ablation drops, (1 - kept_model) / (1 - kept_standard), and preference positions,
+ablation drops, (drop_model - drop_blind) / (drop_standard - drop_blind) with drop = 1 - kept
+(drop_blind = 0 when no blind probe has reference data), and preference positions,
 (pref_model - pref_blind) / (pref_standard - pref_blind) on each standard-vs-blind pair of sets.
 A cue is "ignored" when the whole CI is below 0.5, "used" when above, else "inconclusive".
 """
@@ -23,7 +24,7 @@ class VerdictSettings:
     """Thresholds of the verdict (documented in the method text)."""
 
     neutral: float = 0.5          # midway between a standard CNN (1) and a cue-blind probe (0)
-    min_reference_drop: float = 0.10  # an ablation must cost a standard CNN this much to count
+    min_reference_drop: float = 0.10  # an ablation must cost a standard CNN this much more than a blind probe
     min_pref_span: float = 0.10   # standard-vs-blind preference span needed for a pair to count
     min_n: int = 20               # fewest images per set / ablation for a component to count
     absolute_threshold: float = 0.10  # absolute scale: accuracy lost that counts as "used"
@@ -33,6 +34,12 @@ def _set_ids(trials: Trials) -> dict[tuple[str, str], str]:
     return {(s.probe_a, s.probe_b): s.id for s in trials.sets if s.kind == "pair"}
 
 
+def _mean_drop(reps: Replicates, transform: str, probes) -> np.ndarray | None:
+    """(R,) mean accuracy lost to ``transform`` by those of ``probes`` that have reference data."""
+    kept = [reps.probe_kept[transform][p] for p in probes if p in reps.probe_kept.get(transform, {})]
+    return 1.0 - np.mean(kept, axis=0) if kept else None
+
+
 def cue_components(spec: CueSpec, trials: Trials, reps: Replicates,
                    st: VerdictSettings) -> tuple[list, list]:
     """Relative-scale components (name, (R,) reps) from ablations and from preferences."""
@@ -40,14 +47,15 @@ def cue_components(spec: CueSpec, trials: Trials, reps: Replicates,
     for t in spec.ablations:
         if t not in reps.kept or reps.kept_n[t] < st.min_n:
             continue
-        refs = [reps.probe_kept[t][p] for p in spec.users if p in reps.probe_kept.get(t, {})]
-        if not refs:
+        ref_drop = _mean_drop(reps, t, spec.users)
+        if ref_drop is None:
             continue
-        ref_drop = 1.0 - np.mean(refs, axis=0)
-        if ref_drop[0] < st.min_reference_drop:
+        blind_drop = _mean_drop(reps, t, spec.blind)
+        blind_drop = np.zeros_like(ref_drop) if blind_drop is None else blind_drop
+        span = ref_drop - blind_drop
+        if span[0] < st.min_reference_drop:
             continue
-        denom = np.maximum(ref_drop, st.min_reference_drop / 2)
-        abl.append((f"ablation:{t}", (1.0 - reps.kept[t]) / denom))
+        abl.append((f"ablation:{t}", (1.0 - reps.kept[t] - blind_drop) / np.maximum(span, st.min_reference_drop / 2)))
     prefs = []
     ids = _set_ids(trials)
     for u in spec.users:
