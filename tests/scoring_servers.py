@@ -57,6 +57,7 @@ class FaultPlan:
 class FaultyServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default backlog of 5 resets connections under concurrent retries
 
     def __init__(self, plan: FaultPlan | None, slow_s: float = 0.5, latency_s: float = 0.0,
                  api_key: str | None = None):

@@ -59,7 +59,10 @@ def test_2000_images_under_faults_end_scored_or_failed_with_reason(tmp_path, dat
             if r["status"] == "scored":
                 assert r["label"] == _expected_label(r["hash"]) and r["raw_label"] == CLASSES[r["label"]]
         assert doc["failures"] == status["failed"] and doc["queries_sent"] == N
-        assert N < doc["http_requests"] <= sum(srv.requests_per_image.values())
+        # every attempt the server handled was counted by the client; an attempt can also die in
+        # transport (a reset connection) before the handler sees it, so the client may count a few more
+        handled = sum(srv.requests_per_image.values())
+        assert N < handled <= doc["http_requests"] <= handled + N // 100
         assert doc["spent_cost"] == pytest.approx(status["scored"] * 2.0 / 1000)
         answered = {r["hash"] for r in doc["images"] if r["status"] == "scored"}
 
