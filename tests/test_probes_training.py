@@ -96,6 +96,27 @@ def test_train_bank_resumes(tiny, bank_ws, monkeypatch):
     assert calls == ["control"]
 
 
+def test_changed_probe_file_or_settings_retrain_instead_of_reusing(tiny, tmp_path, caplog):
+    spec_file = tmp_path / "tinycnn.toml"
+    text = ('description = "tiny"\narchitecture = "classic_cnn"\n'
+            '[architecture_params]\nfilters = [8, 8, 8, 8]\ndense_units = 16\n')
+    spec_file.write_text(text)
+    ws = Workspace(tmp_path / "ws")
+    run = dict(train_size=50, epochs=1, batch_size=8, progress=False)
+    first = train_probe(ws, tiny, load_probe_spec(spec_file), 0, **run)
+    assert train_probe(ws, tiny, load_probe_spec(spec_file), 0, **run).created == first.created
+    params_before = load_probe_model(ws, "tinycnn", 0).keras_model.count_params()
+    spec_file.write_text(text.replace("dense_units = 16", "dense_units = 12"))
+    with caplog.at_level("WARNING", logger="evalkit.probes.training"):
+        second = train_probe(ws, tiny, load_probe_spec(spec_file), 0, **run)
+    assert second.created > first.created and "tinycnn.toml changed" in caplog.text
+    assert load_probe_model(ws, "tinycnn", 0).keras_model.count_params() < params_before
+    assert second.inputs["probe_file_sha256"] == load_probe_spec(spec_file).sha256
+    third = train_probe(ws, tiny, load_probe_spec(spec_file), 0, **{**run, "epochs": 2})
+    assert third.created > second.created and third.settings["epochs"] == 2
+    assert [a.key for a in ws.catalog.list("predictions")] == ["tinycnn/seed0/synthetic/test"]
+
+
 def test_training_is_deterministic(tiny, tmp_path):
     tiny_spec = tmp_path / "tinycnn.toml"
     tiny_spec.write_text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import platform
 import time
 
@@ -12,6 +13,8 @@ import numpy as np
 from ..workspace import Artifact, Workspace, atomic_write_bytes, atomic_write_text
 from .predict import flatten_pixels, model_key, write_predictions, pool_name
 from .spec import ProbeSpec, load_probe_spec
+
+log = logging.getLogger(__name__)
 
 
 def _versions() -> dict:
@@ -114,7 +117,8 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     """
     spec = load_probe_spec(spec) if isinstance(spec, str) else spec
     key = model_key(spec.name, seed)
-    done = ws.catalog.get("model", key)
+    done = _current_run(ws, spec, seed, dataset, train_size=train_size, epochs=epochs,
+                        batch_size=batch_size or spec.training["batch_size"])
     if done is not None:
         from .predict import predict_pool
 
@@ -191,6 +195,37 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
               "epochs_run": meta["epochs_run"]})
 
 
+def stale_reason(art, spec: ProbeSpec, dataset, *, train_size: int, epochs: int,
+                 batch_size: int) -> str | None:
+    """Why a recorded run no longer matches what was asked (None if it still does)."""
+    if art.inputs.get("probe_file_sha256") != spec.sha256:
+        return f"{spec.path} changed since it was trained"
+    if art.inputs.get("dataset_sha256") != dataset.source_sha256:
+        return "the dataset source changed"
+    asked = {"train_size": train_size, "epochs": epochs,
+             "batch_size": batch_size if spec.is_keras else art.settings.get("batch_size")}
+    changed = [f"{k} {art.settings.get(k)} -> {v}" for k, v in asked.items() if art.settings.get(k) != v]
+    return ", ".join(changed) or None
+
+
+def _current_run(ws: Workspace, spec: ProbeSpec, seed: int, dataset, **settings):
+    """The recorded run for (probe, seed) if it matches the request; a stale one is dropped
+    (with its predictions) so that it is trained again."""
+    key = model_key(spec.name, seed)
+    art = ws.catalog.get("model", key)
+    if art is None:
+        return None
+    reason = stale_reason(art, spec, dataset, **settings)
+    if reason is None:
+        return art
+    log.warning("retraining %s seed %d: %s", spec.name, seed, reason)
+    for pred in ws.catalog.list("predictions"):
+        if pred.key.startswith(key + "/"):
+            ws.catalog.delete("predictions", pred.key)
+    ws.catalog.delete("model", key)
+    return None
+
+
 def _ids_digest(ids: np.ndarray) -> str:
     import hashlib
 
@@ -205,7 +240,9 @@ def train_bank(ws: Workspace, dataset, probes, seeds, *, train_size: int, epochs
     seeds = list(seeds)
     out = []
     for spec in specs:
-        todo = [s for s in seeds if ws.catalog.get("model", model_key(spec.name, s)) is None]
+        bs = batch_size or spec.training["batch_size"]
+        todo = [s for s in seeds if _current_run(ws, spec, s, dataset, train_size=train_size,
+                                                 epochs=epochs, batch_size=bs) is None]
         bar = None
         if progress:
             from tqdm.auto import tqdm
