@@ -122,6 +122,21 @@ def test_cli_refuses_single_seed_probe(workspace, pool_images, run_cli):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_probes_option_restricts_the_bank_and_names_unknown_probes(workspace, pool_images, run_cli):
+    _write_planted(workspace, pool_images)
+    m = load_correctness(workspace, POOL, ["shape", "texture"])
+    assert m.probes == ("shape", "texture") and all(k.split("/")[0] in ("shape", "texture") for k in m.sources)
+    full = discover_workspace(workspace, POOL, SETTINGS, pool_images)
+    three = discover_workspace(workspace, POOL, SETTINGS, pool_images, probes=["shape", "texture", "control"])
+    assert not three.skipped and three.document["probes"] == ["control", "shape", "texture"]
+    ids = {s["id"] for s in three.document["subsets"]}
+    assert len(ids) == 3 * 2 + 3 and "shape>texture" in ids and not any("color" in i for i in ids)
+    assert len(full.document["subsets"]) == 4 * 3 + 4
+    code, _, err = run_cli("discover", "--pool", POOL, "-w", str(workspace.root), "--probes", "shape,textur")
+    assert code == 2 and "'textur'" in err and "did you mean 'texture'" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.slow
 def test_end_to_end_with_probe_stage(workspace, synthetic_dataset):
     """Predictions written by the probes stage itself (sklearn probes) feed discovery."""

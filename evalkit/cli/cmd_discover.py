@@ -35,6 +35,8 @@ def discover_cmd(
                                        help="Also store flagged subsets as evaluation sets (kept=false)."),
     force: bool = typer.Option(False, "--force", help="Recompute even if an identical run is recorded."),
     pool: str = typer.Option("cifar10/test", "--pool", help="Evaluation pool DATASET/SPLIT."),
+    probes: Optional[str] = typer.Option(None, "--probes",
+                                         help="Comma-separated probes to use (default: every trained probe)."),
     workspace: Optional[Path] = WorkspaceOption,
     data: Optional[str] = DataOption,
 ) -> None:
@@ -49,7 +51,8 @@ def discover_cmd(
                                  split_seed=split_seed, random_state=seed)
     ws = Workspace.from_option(workspace)
     run = discover_workspace(ws, pool, settings, lambda: load_pool_images(pool, data),
-                             store_flagged=store_flagged, force=force)
+                             store_flagged=store_flagged, force=force,
+                             probes=[p.strip() for p in probes.split(",") if p.strip()] if probes else None)
     doc = run.document
     if run.skipped:
         typer.echo(f"up to date: discovery of {pool} already recorded with these settings (--force to redo)")

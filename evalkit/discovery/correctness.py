@@ -91,8 +91,9 @@ def matrix_from_probs(pool: str, probs: dict, labels, ids, class_names=None,
         sources=dict(sources or {}))
 
 
-def load_correctness(ws: Workspace, pool: str = "cifar10/test") -> CorrectnessMatrix:
-    """Read every recorded `predictions` artifact of ``pool`` into a :class:`CorrectnessMatrix`."""
+def load_correctness(ws: Workspace, pool: str = "cifar10/test", probes=None) -> CorrectnessMatrix:
+    """Read the recorded `predictions` artifacts of ``pool`` (all probes, or only ``probes``)
+    into a :class:`CorrectnessMatrix`."""
     probs, sources = {}, {}
     labels = ids = None
     first = None
@@ -121,6 +122,8 @@ def load_correctness(ws: Workspace, pool: str = "cifar10/test") -> CorrectnessMa
                         if _KEY.match(a.key)})
         raise UserError(f"workspace {ws.root} has no predictions for pool {pool!r}"
                         + (f"; it has: {', '.join(known)}" if known else "; run the probes stage first"))
+    if probes is not None:
+        probs, sources = _only_probes(probs, sources, list(probes), pool)
     pool_art = ws.catalog.get("pool", pool)
     class_names = None
     if pool_art is not None and ws.abspath(pool_art).is_file():
@@ -167,3 +170,16 @@ def mean_correctness(matrix: CorrectnessMatrix, seeds: dict, *, probabilities: b
     source = matrix.p_true if probabilities else matrix.correct
     return np.stack([source[matrix.row_indices(p, seeds[p])].mean(axis=0, dtype=np.float64)
                      for p in matrix.probes])
+
+
+def _only_probes(probs: dict, sources: dict, wanted: list[str], pool: str) -> tuple[dict, dict]:
+    """Keep the predictions of the ``wanted`` probes; an unknown name is a one-line error."""
+    from ..errors import did_you_mean
+
+    have = sorted({p for p, _ in probs})
+    for name in wanted:
+        if name not in have:
+            raise UserError(f"--probes: no predictions of probe {name!r} for pool {pool}"
+                            f"{did_you_mean(name, have)}; trained: {', '.join(have)}")
+    keep = {(p, s): v for (p, s), v in probs.items() if p in wanted}
+    return keep, {k: v for k, v in sources.items() if _KEY.match(k).group("probe") in wanted}

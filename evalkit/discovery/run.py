@@ -49,13 +49,15 @@ def _pool_images(ws: Workspace, pool: str, dataset) -> tuple[ImageSplit, str | N
 
 
 def discover_workspace(ws: Workspace, pool: str, settings: DiscoverySettings, dataset, *,
-                       store_flagged: bool = False, force: bool = False) -> DiscoveryRun:
+                       store_flagged: bool = False, force: bool = False,
+                       probes=None) -> DiscoveryRun:
     """Run discovery on the predictions of ``pool`` stored in ``ws`` and store the sets.
 
     ``dataset``: the pool's images, as a LoadedDataset (its pool split is used and its checksum
     compared with the recorded pool) or an ImageSplit; a callable returning one is called only
-    when work is needed. Skips when the recorded run used the same predictions and settings."""
-    matrix = load_correctness(ws, pool)
+    when work is needed. ``probes`` restricts the bank to those probes (default: every probe
+    with predictions). Skips when the recorded run used the same predictions and settings."""
+    matrix = load_correctness(ws, pool, probes)
     recorded_settings = {**settings.to_dict(), "store_flagged": store_flagged}
     if not force and is_up_to_date(ws, pool, matrix.sources, recorded_settings):
         return DiscoveryRun(load_discovery(ws, pool), skipped=True)
