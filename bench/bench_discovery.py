@@ -13,6 +13,8 @@ the headline table (mean validated gap over kept pair subsets vs random subsets'
 
     .venv/bin/python bench/bench_discovery.py
     .venv/bin/python bench/bench_discovery.py --workspace /work/bankws --pool cifar10/test
+    .venv/bin/python bench/bench_discovery.py --workspace /work/bankws \
+        --probe-names control,kernel5,zca_shift,grayscale,blur,patch_shuffle
 """
 from __future__ import annotations
 
@@ -108,7 +110,8 @@ def run_workspace(args):
     from evalkit.workspace import Workspace
 
     ws = Workspace(args.workspace)
-    matrix = load_correctness(ws, args.pool)
+    names = [n for n in args.probe_names.split(",") if n] if args.probe_names else None
+    matrix = load_correctness(ws, args.pool, names)
     settings = DiscoverySettings(size=args.size, n_boot=args.n_boot)
     t0 = time.perf_counter()
     result = discover(matrix, settings)
@@ -138,6 +141,8 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workspace", default=None)
     ap.add_argument("--pool", default="cifar10/test")
+    ap.add_argument("--probe-names", default=None,
+                    help="workspace mode: comma-separated probes to use (default: all trained)")
     args = ap.parse_args()
     run_workspace(args) if args.workspace else run_synthetic(args)
 
