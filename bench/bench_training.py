@@ -1,11 +1,11 @@
 """Probe-training benchmarks on real CIFAR-10 (results go to bench/RESULTS.md, "Probe training").
 
     python bench/bench_training.py speed  [--train-size 5000 --epochs 20]
-        control probe: evalkit (tf.data, batch 64, Adam, early stopping) vs the classic Keras
+        control probe: evalkit (tf.data, the probe file's batch 32, Adam, early stopping) vs the classic Keras
         way (model.fit on NumPy arrays, batch 32, RMSprop 1e-4, flip + translate layers), each
         in its own process; prints time, test accuracy and the speed ratio.
     python bench/bench_training.py settings [--epochs 4]
-        short runs of the evalkit control probe: op determinism on/off, batch 64/128/256.
+        short runs of the evalkit control probe: op determinism on/off, batch 32/64/128.
     python bench/bench_training.py bank --workspace /work/bankws --seeds 0-1 [--probes ...]
         trains the bank (resumable) and prints wall time and the test-accuracy table.
     python bench/bench_training.py check --workspace /work/bankws --seeds 0-1
@@ -100,10 +100,10 @@ def cmd_speed(a) -> None:
 
 def cmd_settings(a) -> None:
     load()
-    rows = [("deterministic, batch 64", dict(deterministic=True)),
-            ("non-deterministic, batch 64", dict(deterministic=False)),
-            ("deterministic, batch 128", dict(batch_size=128)),
-            ("deterministic, batch 256", dict(batch_size=256))]
+    rows = [("deterministic, batch 32", dict(batch_size=32)),
+            ("non-deterministic, batch 32", dict(deterministic=False, batch_size=32)),
+            ("deterministic, batch 64", dict(batch_size=64)),
+            ("deterministic, batch 128", dict(batch_size=128))]
     for label, kw in rows:
         r = child("evalkit", train_size=a.train_size, epochs=a.epochs, seed=a.seed, **kw)
         print(f"{label:32s} {r['train_seconds']:7.1f} s for {r['epochs_run']} epochs  "
