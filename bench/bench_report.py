@@ -6,9 +6,11 @@ with evalkit.explain.outputs.save_grid), one scored and fingerprinted API. Rende
 with thumbnails and opens it in headless Chromium (/usr/bin/chromium). Prints figures.
 
     .venv/bin/python bench/bench_report.py
+    .venv/bin/python bench/bench_report.py --report reports/demo/index.html   # also a real report
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -95,6 +97,10 @@ def timed(fn, *args, **kwargs):
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--report", type=Path, default=None, help="also measure this rendered index.html")
+    args = ap.parse_args()
+    m_real = None
     with tempfile.TemporaryDirectory() as tmp:
         small, t_small_build = timed(build_report_workspace, Path(tmp) / "small")
         small_index, t_small = timed(render_report, small["ws"], dataset=small["dataset"])
@@ -104,12 +110,17 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             measure(small_index, browser)   # warm-up
             m_small, m_demo = measure(small_index, browser), measure(demo_index, browser)
+            if args.report is not None:
+                m_real = measure(args.report.resolve(), browser)
             browser.close()
     print(f"baseline (test workspace, 100-image pool, 2 sets): build {t_small_build:.1f} s, render {t_small:.2f} s, "
           f"html {m_small['html_mb']:.2f} MB, total {m_small['total_mb']:.2f} MB, Chromium load {m_small['load_s']:.2f} s")
     print(f"demo scale (10,000-image pool, 4 probes x 2 seeds, 10 sets x 50, 3 x 50 grids): build {t_demo_build:.1f} s, "
           f"render {t_demo:.2f} s, html {m_demo['html_mb']:.2f} MB, total {m_demo['total_mb']:.2f} MB, "
           f"Chromium load {m_demo['load_s']:.2f} s, page errors {m_demo['errors']}")
+    if m_real is not None:
+        print(f"{args.report}: html {m_real['html_mb']:.2f} MB, total {m_real['total_mb']:.2f} MB, "
+              f"Chromium load {m_real['load_s']:.2f} s, page errors {m_real['errors']}")
     print(f"budget: total < 20 MB -> {'ok' if m_demo['total_mb'] < 20 else 'OVER'}; "
           f"load < 2 s -> {'ok' if m_demo['load_s'] < 2 else 'OVER'}")
 
