@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from .common import DataOption, WorkspaceOption
+from .common import DataOption, WorkspaceOption, parse_name_list
 
 sets_app = typer.Typer(no_args_is_help=True, help="Discovered evaluation sets: list, show, export.")
 
@@ -52,7 +52,7 @@ def discover_cmd(
     ws = Workspace.from_option(workspace)
     run = discover_workspace(ws, pool, settings, lambda: load_pool_images(pool, data),
                              store_flagged=store_flagged, force=force,
-                             probes=[p.strip() for p in probes.split(",") if p.strip()] if probes else None)
+                             probes=parse_name_list(probes))
     doc = run.document
     if run.skipped:
         typer.echo(f"up to date: discovery of {pool} already recorded with these settings (--force to redo)")

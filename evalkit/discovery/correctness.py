@@ -97,10 +97,12 @@ def load_correctness(ws: Workspace, pool: str = "cifar10/test", probes=None) -> 
     probs, sources = {}, {}
     labels = ids = None
     first = None
-    for art in ws.catalog.list("predictions"):
-        m = _KEY.match(art.key)
-        if m is None or m.group("pool") != pool:
-            continue
+    recorded = [(a, m) for a in ws.catalog.list("predictions")
+                if (m := _KEY.match(a.key)) is not None and m.group("pool") == pool]
+    if probes is not None and recorded:
+        _check_probe_names(list(probes), sorted({m.group("probe") for _, m in recorded}), pool)
+        recorded = [(a, m) for a, m in recorded if m.group("probe") in probes]
+    for art, m in recorded:
         path = ws.abspath(art)
         if not path.is_file():
             raise DataError(f"recorded predictions file is missing (key {art.key})", path=path)
@@ -122,8 +124,6 @@ def load_correctness(ws: Workspace, pool: str = "cifar10/test", probes=None) -> 
                         if _KEY.match(a.key)})
         raise UserError(f"workspace {ws.root} has no predictions for pool {pool!r}"
                         + (f"; it has: {', '.join(known)}" if known else "; run the probes stage first"))
-    if probes is not None:
-        probs, sources = _only_probes(probs, sources, list(probes), pool)
     pool_art = ws.catalog.get("pool", pool)
     class_names = None
     if pool_art is not None and ws.abspath(pool_art).is_file():
@@ -172,14 +172,11 @@ def mean_correctness(matrix: CorrectnessMatrix, seeds: dict, *, probabilities: b
                      for p in matrix.probes])
 
 
-def _only_probes(probs: dict, sources: dict, wanted: list[str], pool: str) -> tuple[dict, dict]:
-    """Keep the predictions of the ``wanted`` probes; an unknown name is a one-line error."""
+def _check_probe_names(wanted: list[str], have: list[str], pool: str) -> None:
+    """An unknown probe name is a one-line error with a suggestion."""
     from ..errors import did_you_mean
 
-    have = sorted({p for p, _ in probs})
     for name in wanted:
         if name not in have:
             raise UserError(f"--probes: no predictions of probe {name!r} for pool {pool}"
                             f"{did_you_mean(name, have)}; trained: {', '.join(have)}")
-    keep = {(p, s): v for (p, s), v in probs.items() if p in wanted}
-    return keep, {k: v for k, v in sources.items() if _KEY.match(k).group("probe") in wanted}

@@ -68,7 +68,8 @@ def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transform
     from ..probes import load_probe_model
     from ..probes.transforms import apply_transform
 
-    probes = {p: s for p, s in probe_seeds.items() if p in reference_probes()}
+    reference = reference_probes()
+    probes = {p: s for p, s in probe_seeds.items() if p in reference}
     transforms = sorted(transforms)
     if not probes or not transforms:
         return {}
