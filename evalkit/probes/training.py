@@ -117,9 +117,12 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     """
     spec = load_probe_spec(spec) if isinstance(spec, str) else spec
     key = model_key(spec.name, seed)
-    done = _current_run(ws, spec, seed, dataset, train_size=train_size, epochs=epochs,
-                        batch_size=batch_size or spec.training["batch_size"])
-    if done is not None:
+    batch_size = batch_size or spec.training["batch_size"]
+    done, reason = _recorded_run(ws, spec, seed, dataset, train_size=train_size, epochs=epochs,
+                                 batch_size=batch_size)
+    if reason is not None:
+        _drop_run(ws, key, f"retraining {spec.name} seed {seed}: {reason}")
+    elif done is not None:
         from .predict import predict_pool
 
         predict_pool(ws, dataset, spec.name, seed, pool_split)  # no-op when already stored
@@ -132,7 +135,6 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     x_train, y_train = train.images[tr], train.labels[tr]
     x_val, y_val = train.images[va], train.labels[va]
     n_classes = len(dataset.class_names)
-    batch_size = batch_size or spec.training["batch_size"]
     folder = ws.dir("models") / spec.name / f"seed{seed}"
     folder.mkdir(parents=True, exist_ok=True)
     enable_determinism(seed, deterministic)
@@ -195,35 +197,32 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
               "epochs_run": meta["epochs_run"]})
 
 
-def stale_reason(art, spec: ProbeSpec, dataset, *, train_size: int, epochs: int,
-                 batch_size: int) -> str | None:
+def _stale_reason(art: Artifact, spec: ProbeSpec, dataset, *, train_size: int, epochs: int,
+                  batch_size: int) -> str | None:
     """Why a recorded run no longer matches what was asked (None if it still does)."""
     if art.inputs.get("probe_file_sha256") != spec.sha256:
         return f"{spec.path} changed since it was trained"
     if art.inputs.get("dataset_sha256") != dataset.source_sha256:
         return "the dataset source changed"
-    asked = {"train_size": train_size, "epochs": epochs,
-             "batch_size": batch_size if spec.is_keras else art.settings.get("batch_size")}
+    asked = {"train_size": train_size, "epochs": epochs, **({"batch_size": batch_size} if spec.is_keras else {})}
     changed = [f"{k} {art.settings.get(k)} -> {v}" for k, v in asked.items() if art.settings.get(k) != v]
     return ", ".join(changed) or None
 
 
-def _current_run(ws: Workspace, spec: ProbeSpec, seed: int, dataset, **settings):
-    """The recorded run for (probe, seed) if it matches the request; a stale one is dropped
-    (with its predictions) so that it is trained again."""
-    key = model_key(spec.name, seed)
-    art = ws.catalog.get("model", key)
-    if art is None:
-        return None
-    reason = stale_reason(art, spec, dataset, **settings)
-    if reason is None:
-        return art
-    log.warning("retraining %s seed %d: %s", spec.name, seed, reason)
+def _recorded_run(ws: Workspace, spec: ProbeSpec, seed: int, dataset,
+                  **settings) -> tuple[Artifact | None, str | None]:
+    """(recorded run of (probe, seed) or None, why it is stale or None). Reads only."""
+    art = ws.catalog.get("model", model_key(spec.name, seed))
+    return art, (None if art is None else _stale_reason(art, spec, dataset, **settings))
+
+
+def _drop_run(ws: Workspace, key: str, why: str) -> None:
+    """Forget a stale run and its predictions so that it is trained again."""
+    log.warning(why)
     for pred in ws.catalog.list("predictions"):
         if pred.key.startswith(key + "/"):
             ws.catalog.delete("predictions", pred.key)
     ws.catalog.delete("model", key)
-    return None
 
 
 def _ids_digest(ids: np.ndarray) -> str:
@@ -241,8 +240,9 @@ def train_bank(ws: Workspace, dataset, probes, seeds, *, train_size: int, epochs
     out = []
     for spec in specs:
         bs = batch_size or spec.training["batch_size"]
-        todo = [s for s in seeds if _current_run(ws, spec, s, dataset, train_size=train_size,
-                                                 epochs=epochs, batch_size=bs) is None]
+        runs = [_recorded_run(ws, spec, s, dataset, train_size=train_size, epochs=epochs, batch_size=bs)
+                for s in seeds]
+        todo = [s for s, (art, stale) in zip(seeds, runs) if art is None or stale is not None]
         bar = None
         if progress:
             from tqdm.auto import tqdm
