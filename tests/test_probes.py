@@ -194,3 +194,24 @@ def test_augmentations_are_seeded(name, images):
     c = np.asarray(fn(x, tf.constant([1, 3], tf.int64)))
     assert a.shape == images.shape and np.array_equal(a, b) and not np.array_equal(a, c)
     assert a.min() >= 0 and a.max() <= 255
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    ("constant", [0.0, 5e-4, 1e-3, 1e-3, 1e-3]),
+    ("cosine", [0.0, 5e-4, 1e-3, 5e-4, 0.0]),
+])
+def test_warmup_rises_linearly_then_follows_the_schedule(schedule, expected):
+    from evalkit.probes.pipeline import make_optimizer
+
+    opt = make_optimizer("adam", 1e-3, schedule, total_steps=120, warmup_steps=20)
+    rates = [float(opt.learning_rate) if s is None else float(opt._learning_rate(s))
+             for s in (0, 10, 20, 70, 120)]
+    np.testing.assert_allclose(rates, expected, atol=1e-9)
+
+
+def test_no_warmup_keeps_a_constant_rate():
+    from evalkit.probes.pipeline import make_optimizer
+
+    assert float(make_optimizer("adam", 1e-3, "constant", total_steps=100).learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(ConfigError, match="warmup_epochs must be >= 0"):
+        make_optimizer("adam", 1e-3, "constant", total_steps=100, warmup_steps=-1)

@@ -171,3 +171,23 @@ def test_cli_train_resumes_and_predicts(run_cli, tmp_path):
     assert ws.catalog.get("pool", "synthetic/train").meta["n"] == 60
     code, _, err = run_cli("probes", "train", "--seeds", "3-1", *args)
     assert code == 2 and "--seeds" in err
+
+
+@pytest.mark.parametrize("ema_momentum", [0.0, 0.9])
+def test_kept_weights_are_the_best_validated_ones(tiny, tmp_path, ema_momentum):
+    """Early stopping keeps the epoch with the best validation accuracy; with a weight average
+    (ema_momentum > 0) that is the averaged model, and validation scores the average too."""
+    from evalkit.probes.training import fit_keras
+
+    spec_file = tmp_path / "tinyema.toml"
+    spec_file.write_text('description = "tiny"\narchitecture = "classic_cnn"\n'
+                         '[architecture_params]\nfilters = [8, 8, 8, 8]\ndense_units = 16\n'
+                         f'[training]\nlearning_rate = 0.003\nema_momentum = {ema_momentum}\n')
+    train = make_synthetic_dataset(20, 1, size=16, seed=2).split("train")
+    x, y = train.images, train.labels
+    model, history = fit_keras(load_probe_spec(spec_file), x[::2], y[::2], x[1::2], y[1::2],
+                               n_classes=10, seed=0, epochs=6, batch_size=8)
+    kept = float(np.mean(model.predict(x[1::2].astype(np.float32), verbose=0).argmax(1) == y[1::2]))
+    assert len(history["val_accuracy"]) == 6 and len(set(history["val_accuracy"])) > 1
+    assert kept == pytest.approx(max(history["val_accuracy"]))
+    assert model.optimizer.use_ema == (ema_momentum > 0)

@@ -91,16 +91,33 @@ def build_model(spec: ProbeSpec, image_shape: tuple[int, int, int], n_classes: i
 _SCHEDULES = ("constant", "cosine")
 
 
-def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1):
-    """The named optimizer; ``schedule = "cosine"`` decays the rate to 0 over ``total_steps``."""
+def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", total_steps: int = 1,
+                   warmup_steps: int = 0, ema_momentum: float = 0.0):
+    """The named optimizer; ``schedule = "cosine"`` decays the rate to 0 over ``total_steps``.
+
+    ``warmup_steps > 0`` first raises the rate linearly from 0 to ``learning_rate``; the
+    constant or cosine schedule then runs over the remaining steps. ``ema_momentum > 0`` keeps
+    an exponential moving average of the weights (Keras ``use_ema``).
+    """
     import keras
 
     if schedule not in _SCHEDULES:
         from ..errors import ConfigError, did_you_mean
         raise ConfigError(f"[training] schedule {schedule!r}{did_you_mean(schedule, _SCHEDULES)}; "
                           f"expected one of: {', '.join(_SCHEDULES)}")
-    if schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=max(1, total_steps))
+    if warmup_steps < 0:
+        from ..errors import ConfigError
+        raise ConfigError(f"[training] warmup_epochs must be >= 0, got {warmup_steps} steps")
+    if not 0.0 <= ema_momentum < 1.0:
+        from ..errors import ConfigError
+        raise ConfigError(f"[training] ema_momentum must be in [0, 1), got {ema_momentum}")
+    decay_steps = max(1, total_steps - warmup_steps)
+    if warmup_steps:  # alpha = 1 keeps the rate constant after the warm-up
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=decay_steps, alpha=0.0 if schedule == "cosine" else 1.0,
+            warmup_target=learning_rate, warmup_steps=warmup_steps)
+    elif schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
 
     if name not in _OPTIMIZERS:
         from ..errors import ConfigError, did_you_mean
@@ -110,4 +127,5 @@ def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", 
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
                "nadam": keras.optimizers.Nadam, "rmsprop": keras.optimizers.RMSprop,
                "sgd": keras.optimizers.SGD}
-    return classes[name](learning_rate=learning_rate)
+    ema = {"use_ema": True, "ema_momentum": ema_momentum} if ema_momentum else {}
+    return classes[name](learning_rate=learning_rate, **ema)

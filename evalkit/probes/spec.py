@@ -13,7 +13,7 @@ A probe file looks like::
     [augmentation_params.translate]       # keyword arguments of one augmentation
     fraction = 0.1
     [training]                            # optimiser, batch size, early stopping
-    learning_rate = 0.001
+    learning_rate = 0.001                 # schedule = "constant" | "cosine"; warmup_epochs = 0
     [bias]                                # the cue the probe is blind to (IMAGE_TRANSFORMS names)
     blind_to = ["grayscale", "channel_permute"]
     min_kept = 0.9
@@ -42,11 +42,13 @@ _TOP_SCHEMA = {
 }
 _TRAINING_SCHEMA = {
     "optimizer": str, "learning_rate": float, "batch_size": int, "validation_fraction": float,
-    "patience": int, "monitor": str, "schedule": str,
+    "patience": int, "monitor": str, "schedule": str, "warmup_epochs": int,
+    "ema_momentum": float,
 }
 _TRAINING_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 64,
                       "validation_fraction": 0.1, "patience": 6, "monitor": "val_accuracy",
-                      "schedule": "constant"}
+                      "schedule": "constant", "warmup_epochs": 0,
+                      "ema_momentum": 0.0}
 _BIAS_SCHEMA = {"blind_to": list, "min_kept": float}
 
 

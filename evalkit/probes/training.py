@@ -76,13 +76,17 @@ def fit_keras(spec: ProbeSpec, x_train, y_train, x_val, y_val, *, n_classes: int
     ds, steps = train_dataset(x_train, y_train, batch_size=batch_size, epochs=epochs, seed=seed,
                               augmentations=augs)
     optimizer = make_optimizer(spec.training["optimizer"], spec.training["learning_rate"],
-                               spec.training.get("schedule", "constant"), total_steps=steps * epochs)
+                               spec.training.get("schedule", "constant"), total_steps=steps * epochs,
+                               warmup_steps=steps * spec.training.get("warmup_epochs", 0),
+                               ema_momentum=spec.training.get("ema_momentum", 0.0))
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile="auto")
     stop = keras.callbacks.EarlyStopping(monitor=spec.training["monitor"], patience=spec.training["patience"],
                                          restore_best_weights=True)
+    # With a weight average, validation and the early-stopping snapshot use the averaged weights.
+    ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if optimizer.use_ema else []
     hist = model.fit(ds, epochs=epochs, steps_per_epoch=steps, verbose=0, shuffle=False,
-                     validation_data=eval_dataset(x_val, y_val), callbacks=[stop, *callbacks])
+                     validation_data=eval_dataset(x_val, y_val), callbacks=[*ema, stop, *callbacks])
     history = {k: [float(v) for v in hist.history.get(k, [])]
                for k in ("loss", "accuracy", "val_loss", "val_accuracy")}
     return model, history
