@@ -1,11 +1,12 @@
 """Probe-training benchmarks on real CIFAR-10 (results go to bench/RESULTS.md, "Probe training").
 
-    python bench/bench_training.py speed  [--train-size 5000 --epochs 20]
+    python bench/bench_training.py speed  [--train-size 5000 --epochs 20 --repeat 3]
         control probe: evalkit (tf.data, the probe file's batch 32, Adam, early stopping on a
         500-image held-out slice) vs the classic Keras example (model.fit on NumPy arrays, batch
         32, RMSprop 1e-4 with decay 1e-6, flip + translate layers, validation_data = the 10,000
         test images every epoch) and the same example without the per-epoch validation; each in
-        its own process; prints time, test accuracy and the speed ratios.
+        its own process; prints time, test accuracy and the speed ratios (with --repeat, per
+        round and their median: the three runs of a round are back to back).
     python bench/bench_training.py settings [--epochs 4]
         short runs of the evalkit control probe: op determinism on/off, batch 32/64/128.
     python bench/bench_training.py bank --workspace /work/bankws --seeds 0-1 [--probes ...]
@@ -95,18 +96,30 @@ def child(kind: str, **kw) -> dict:
 
 def cmd_speed(a) -> None:
     load()  # decode/cache once before timing
-    ek = child("evalkit", train_size=a.train_size, epochs=a.epochs, seed=a.seed)
-    kc = child("keras", train_size=a.train_size, epochs=a.epochs, seed=a.seed)
-    kn = child("keras", train_size=a.train_size, epochs=a.epochs, seed=a.seed, validate=False)
-    print(f"control, {a.train_size} images, {a.epochs} epochs, seed {a.seed}, {os.cpu_count()} CPUs")
-    print(f"evalkit                 : {ek['seconds']:7.1f} s total ({ek['train_seconds']:.1f} s training, "
-          f"{ek['epochs_run']} epochs run)  test acc {ek['test_accuracy']:.4f}")
-    for label, k in (("keras example", kc), ("keras, no validation", kn)):
-        print(f"{label:24s}: {k['seconds']:7.1f} s training  test acc {k['test_accuracy']:.4f}   "
-              f"speed-up {k['seconds'] / ek['seconds']:.2f}x (training only "
-              f"{k['seconds'] / ek['train_seconds']:.2f}x)  accuracy diff "
-              f"{ek['test_accuracy'] - k['test_accuracy']:+.4f}")
-    print(json.dumps({"evalkit": ek, "keras_example": kc, "keras_no_validation": kn}))
+    print(f"control, {a.train_size} images, {a.epochs} epochs, seed {a.seed}, {os.cpu_count()} CPUs, "
+          f"{a.repeat} round(s): evalkit, keras example, keras without validation")
+    rounds = []
+    for r in range(a.repeat):
+        ek = child("evalkit", train_size=a.train_size, epochs=a.epochs, seed=a.seed)
+        kc = child("keras", train_size=a.train_size, epochs=a.epochs, seed=a.seed)
+        kn = child("keras", train_size=a.train_size, epochs=a.epochs, seed=a.seed, validate=False)
+        rounds.append({"evalkit": ek, "keras_example": kc, "keras_no_validation": kn})
+        print(f"round {r + 1}")
+        print(f"  evalkit                 : {ek['seconds']:7.1f} s total ({ek['train_seconds']:.1f} s training, "
+              f"{ek['epochs_run']} epochs run)  test acc {ek['test_accuracy']:.4f}")
+        for label, k in (("keras example", kc), ("keras, no validation", kn)):
+            print(f"  {label:24s}: {k['seconds']:7.1f} s training  test acc {k['test_accuracy']:.4f}   "
+                  f"speed-up {k['seconds'] / ek['seconds']:.2f}x (training only "
+                  f"{k['seconds'] / ek['train_seconds']:.2f}x)  accuracy diff "
+                  f"{ek['test_accuracy'] - k['test_accuracy']:+.4f}", flush=True)
+    if a.repeat > 1:  # on a shared VM the speed drifts between rounds; ratios within a round hold
+        import statistics
+
+        for key, label in (("keras_example", "keras example"), ("keras_no_validation", "keras, no validation")):
+            ratios = [r[key]["seconds"] / r["evalkit"]["seconds"] for r in rounds]
+            print(f"median speed-up vs {label}: {statistics.median(ratios):.2f}x  "
+                  f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+    print(json.dumps(rounds))
 
 
 def cmd_settings(a) -> None:
@@ -175,6 +188,7 @@ def main() -> None:
     ap.add_argument("--probes", default=DEFAULT_BANK)
     ap.add_argument("--workspace", default="/work/bankws")
     ap.add_argument("--n-images", type=int, default=10000)
+    ap.add_argument("--repeat", type=int, default=1, help="speed: rounds of the three runs")
     a = ap.parse_args()
     a.epochs = a.epochs or (4 if a.command == "settings" else 20)
     {"speed": cmd_speed, "settings": cmd_settings, "bank": cmd_bank, "check": cmd_check}[a.command](a)
