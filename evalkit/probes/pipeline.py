@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..errors import ConfigError, did_you_mean
 from .spec import ProbeSpec
 
 _OPTIMIZERS = ("adam", "adamw", "nadam", "rmsprop", "sgd")
@@ -102,14 +103,11 @@ def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", 
     import keras
 
     if schedule not in _SCHEDULES:
-        from ..errors import ConfigError, did_you_mean
         raise ConfigError(f"[training] schedule {schedule!r}{did_you_mean(schedule, _SCHEDULES)}; "
                           f"expected one of: {', '.join(_SCHEDULES)}")
     if warmup_steps < 0:
-        from ..errors import ConfigError
         raise ConfigError(f"[training] warmup_epochs must be >= 0, got {warmup_steps} steps")
     if not 0.0 <= ema_momentum < 1.0:
-        from ..errors import ConfigError
         raise ConfigError(f"[training] ema_momentum must be in [0, 1), got {ema_momentum}")
     decay_steps = max(1, total_steps - warmup_steps)
     if warmup_steps:  # alpha = 1 keeps the rate constant after the warm-up
@@ -120,8 +118,6 @@ def make_optimizer(name: str, learning_rate: float, schedule: str = "constant", 
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=decay_steps)
 
     if name not in _OPTIMIZERS:
-        from ..errors import ConfigError, did_you_mean
-
         raise ConfigError(f"[training] optimizer {name!r}{did_you_mean(name, _OPTIMIZERS)}; "
                           f"expected one of: {', '.join(_OPTIMIZERS)}")
     classes = {"adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,

@@ -164,6 +164,10 @@ def parse_probe_file(path: Path) -> ProbeSpec:
                       skip=("images", "seed"))
     training = dict(table.get("training", {}))
     check_keys(training, _TRAINING_SCHEMA, where=f"{where} [training]")
+    if training.get("warmup_epochs", 0) < 0 or not 0.0 <= training.get("ema_momentum", 0.0) < 1.0:
+        raise ConfigError("[training] expected warmup_epochs >= 0 and 0 <= ema_momentum < 1, got "
+                          f"{training.get('warmup_epochs', 0)} and {training.get('ema_momentum', 0.0)}",
+                          path=where)
     bias = table.get("bias", {})
     check_keys(bias, _BIAS_SCHEMA, where=f"{where} [bias]")
     for cue in bias.get("blind_to", []):

@@ -75,10 +75,10 @@ def fit_keras(spec: ProbeSpec, x_train, y_train, x_val, y_val, *, n_classes: int
     model = build_model(spec, x_train.shape[1:], n_classes, seed, train_images=x_train)
     ds, steps = train_dataset(x_train, y_train, batch_size=batch_size, epochs=epochs, seed=seed,
                               augmentations=augs)
-    optimizer = make_optimizer(spec.training["optimizer"], spec.training["learning_rate"],
-                               spec.training.get("schedule", "constant"), total_steps=steps * epochs,
-                               warmup_steps=steps * spec.training.get("warmup_epochs", 0),
-                               ema_momentum=spec.training.get("ema_momentum", 0.0))
+    training = spec.training  # every key present: defaults are merged in on load
+    optimizer = make_optimizer(training["optimizer"], training["learning_rate"], training["schedule"],
+                               total_steps=steps * epochs, warmup_steps=steps * training["warmup_epochs"],
+                               ema_momentum=training["ema_momentum"])
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile="auto")
     stop = keras.callbacks.EarlyStopping(monitor=spec.training["monitor"], patience=spec.training["patience"],
