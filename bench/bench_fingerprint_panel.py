@@ -28,8 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fingerprint_panel_models import (PANEL, PanelSettings, panel_bias_check,  # noqa: E402
-                                      train_panel_member)
+from fingerprint_panel_models import (PANEL, STRONG_SETTINGS, PanelSettings,  # noqa: E402
+                                      panel_bias_check, train_panel_member)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -195,8 +195,10 @@ def main(argv=None) -> int:
     paths = {}
     t0 = time.time()
     for i, kind in enumerate(members):
+        member = (PanelSettings(**{**settings.__dict__, **STRONG_SETTINGS}) if kind.startswith("strong_")
+                  else settings)
         paths[kind] = train_panel_member(kind, dataset, args.seed + list(PANEL).index(kind), args.panel_dir,
-                                         settings)
+                                         member)
     print(f"panel ready in {time.time() - t0:.0f} s: {args.panel_dir}")
     if args.check_panel:
         print(f"{'member':<14} {'acc':>6} " + " ".join(f"{t:>15}" for t in ABLATIONS) + "  (kept accuracy)")

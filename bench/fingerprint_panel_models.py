@@ -11,6 +11,13 @@ stratified mini-sets (default 4,000 images, seeds 100+). The bias is induced as 
   patch_shuffle  trained on images cut into 8x8 patches shuffled anew each epoch; served on
                  intact images
   none           plain training (flips and small shifts only): the no-bias control
+  partial_grayscale  half of each epoch's training images are grayscale: colour is only
+                 partly reliable, so the member loses part of the colour cue, not all of it
+  partial_lowpass    a fixed, milder Gaussian blur (sigma 0.8) at the input: part of the
+                 fine texture is gone
+  strong_*       the same bias (or none) on a wider model trained on all 50,000 training
+                 images (test accuracy >= 0.75): a stand-in for a real API, far stronger
+                 than a 5,000-image probe
 
 Only standard Keras layers are used, so any Keras/MLServer install can load the files.
 """
@@ -25,7 +32,17 @@ import numpy as np
 
 # expected dominant cue of each member (None = no induced bias)
 PANEL = {"grayscale": "colour", "channel_shift": "colour", "lowpass": "fine_texture",
-         "patch_shuffle": "global_shape", "none": None}
+         "patch_shuffle": "global_shape", "none": None,
+         "partial_grayscale": "colour", "partial_lowpass": "fine_texture",
+         "strong_none": None, "strong_partial_grayscale": "colour"}
+# members whose bias is partial: they must be reported as relying *less* on the cue (not blind)
+PARTIAL = {"partial_grayscale", "partial_lowpass", "strong_partial_grayscale"}
+STRONG_SETTINGS = dict(train_size=50000, epochs=10, patience=10, widths=(48, 96, 192), cosine=True)
+
+
+def base_kind(kind: str) -> str:
+    """The bias of a member without its 'strong_' prefix."""
+    return kind.removeprefix("strong_")
 
 
 @dataclass(frozen=True)
@@ -36,17 +53,21 @@ class PanelSettings:
     patience: int = 4
     learning_rate: float = 2e-3
     widths: tuple[int, int, int] = (32, 64, 128)
+    cosine: bool = False          # cosine decay of the learning rate to 0 over the epochs
 
 
 def _fixed_input_layer(kind: str):
     import keras
 
+    kind = base_kind(kind)
+
     if kind == "grayscale":
         w = np.tile(np.array([0.299, 0.587, 0.114], np.float32)[:, None], (1, 3))[None, None]
         return keras.layers.Conv2D(3, 1, use_bias=False, trainable=False, name="fixed_luminance",
                                    kernel_initializer=keras.initializers.Constant(w))
-    if kind == "lowpass":
-        sigma, radius = 1.5, 4
+    if kind in ("lowpass", "partial_lowpass"):
+        sigma = 1.5 if kind == "lowpass" else 0.8
+        radius = 4
         g = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
         k2 = np.outer(g, g) / np.outer(g, g).sum()
         w = np.repeat(k2[:, :, None, None], 3, axis=2).astype(np.float32)
@@ -83,6 +104,7 @@ def training_images(kind: str, images: np.ndarray, rng: np.random.Generator) -> 
     """One epoch's training images: flips and small shifts, plus the member's transform."""
     from evalkit.probes.transforms import IMAGE_TRANSFORMS
 
+    kind = base_kind(kind)
     x = images.copy()
     flip = rng.uniform(size=len(x)) < 0.5
     x[flip] = x[flip, :, ::-1]
@@ -94,6 +116,9 @@ def training_images(kind: str, images: np.ndarray, rng: np.random.Generator) -> 
         x = np.clip(x + rng.uniform(-100, 100, size=(len(x), 1, 1, 3)), 0, 255).astype(np.uint8)
     elif kind == "patch_shuffle":
         x = IMAGE_TRANSFORMS.get("patch_shuffle")(x, rng)
+    elif kind == "partial_grayscale":
+        half = rng.uniform(size=len(x)) < 0.5
+        x[half] = IMAGE_TRANSFORMS.get("grayscale")(x[half])
     return x
 
 
@@ -115,10 +140,14 @@ def train_panel_member(kind: str, dataset, seed: int, out_dir: Path,
     n_val = len(idx) // 10
     xv, yv = train.images[idx[:n_val]], train.labels[idx[:n_val]]
     xt, yt = train.images[idx[n_val:]], train.labels[idx[n_val:]]
-    if kind in ("channel_shift", "patch_shuffle"):  # validate on the training distribution
+    if base_kind(kind) in ("channel_shift", "patch_shuffle", "partial_grayscale"):  # as trained
         xv = training_images(kind, xv, np.random.default_rng(seed + 1))
     model = build_panel_model(kind, settings, len(train.class_names))
-    model.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
+    lr = settings.learning_rate
+    if settings.cosine:
+        steps = settings.epochs * -(-len(xt) // settings.batch_size)
+        lr = keras.optimizers.schedules.CosineDecay(lr, steps)
+    model.compile(optimizer=keras.optimizers.Adam(lr),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     best, best_w, wait, history, t0 = -1.0, None, 0, [], time.time()
     for epoch in range(settings.epochs):
