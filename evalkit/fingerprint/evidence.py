@@ -34,6 +34,11 @@ class Trials:
     probes:         {probe: (S, U)} probe seeds on the original images (held-out seeds)
     model_ablation: {transform: (U,)} the classifier on transformed images
     probe_ablation: {transform: {probe: (S, U)}} reference probes on transformed images
+    weights:        (U,) design weights of the original-image answers (None = all 1): the inverse
+                    of each image's expected number of draws when a query planner chose the
+                    images, so every figure is a weighted (Horvitz-Thompson style) estimate of
+                    its value on the whole population of evaluation-set images
+    ablation_weights: {transform: (U,)} the same for the answers on transformed images
     """
 
     index: np.ndarray
@@ -42,6 +47,8 @@ class Trials:
     probes: dict[str, np.ndarray]
     model_ablation: dict[str, np.ndarray] = field(default_factory=dict)
     probe_ablation: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
+    weights: np.ndarray | None = None
+    ablation_weights: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self):
         u = self.index.shape[0]
@@ -53,6 +60,16 @@ class Trials:
         for t, arr in self.model_ablation.items():
             if arr.shape != (u,):
                 raise ValueError(f"ablation {t!r} correctness has shape {arr.shape}, expected ({u},)")
+        for name, arr in [("weights", self.weights), *self.ablation_weights.items()]:
+            if arr is not None and (arr.shape != (u,) or not np.all(np.isfinite(arr)) or np.any(arr < 0)):
+                raise ValueError(f"design weights {name!r} must be finite, >= 0 and of shape ({u},)")
+
+    def design_weights(self, transform: str | None = None) -> np.ndarray:
+        """(U,) design weights of the original images, or of one transform's answers."""
+        w = self.ablation_weights.get(transform) if transform else None
+        if w is None:
+            w = self.weights
+        return np.ones(self.index.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
 
     @property
     def in_sets(self) -> np.ndarray:
@@ -76,6 +93,7 @@ class Replicates:
     kept_n: dict[str, int]                          # transform -> images scored both ways
     probe_kept: dict[str, dict[str, np.ndarray]]    # transform -> probe -> (R,)
     n_boot: int
+    weighted: bool = False                          # design weights were not all equal
 
 
 def _seed_mean_acc(w: np.ndarray, corr: np.ndarray) -> np.ndarray:
@@ -87,7 +105,8 @@ def _seed_mean_acc(w: np.ndarray, corr: np.ndarray) -> np.ndarray:
 def compute_replicates(trials: Trials, *, n_boot: int = 1000, seed: int = 0) -> Replicates:
     """Bootstrap every figure of the evidence over the same image resamples."""
     u = trials.index.shape[0]
-    w = bootstrap_weights(u, n_boot, seed)
+    boot = bootstrap_weights(u, n_boot, seed)
+    w = boot * trials.design_weights()
     m = trials.model
     scored = np.isfinite(m)
     m0 = np.where(scored, m, 0.0)
@@ -120,17 +139,19 @@ def compute_replicates(trials: Trials, *, n_boot: int = 1000, seed: int = 0) -> 
         both = scored & np.isfinite(mt)
         if not both.any():
             continue
-        wb = w * both
+        wt = boot * trials.design_weights(t)
+        wb = wt * both
         kept[t] = ratio(wb @ np.where(both, mt, 0.0), wb @ m0)
         kept_n[t] = int(both.sum())
         probe_kept[t] = {}
         for p, pt in trials.probe_ablation.get(t, {}).items():
             ok = both & np.isfinite(pt).all(axis=0)
-            wo = w * ok
+            wo = wt * ok
             orig = np.nan_to_num(trials.probes[p])
             probe_kept[t][p] = ratio(wo @ np.nan_to_num(pt).T, wo @ orig.T).mean(axis=1)
+    weighted = trials.weights is not None or bool(trials.ablation_weights)
     return Replicates(set_acc, set_counts, probe_set_acc, kappa, kappa_max, kept, kept_n,
-                      probe_kept, n_boot)
+                      probe_kept, n_boot, weighted)
 
 
 # ---- summaries with confidence intervals -------------------------------------------------
@@ -186,6 +207,10 @@ def summarize(trials: Trials, reps: Replicates) -> Evidence:
     """Wilson CIs per set, bootstrap CIs for preferences, kappas and kept accuracy."""
     acc = {}
     for sid, (k, n) in reps.set_counts.items():
+        if reps.weighted:  # weighted estimate of the whole set's accuracy, bootstrap CI
+            e = estimate(reps.set_acc[sid])
+            acc[sid] = {"acc": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "n": n}
+            continue
         lo, hi = wilson_ci(k, n)
         acc[sid] = {"acc": _num(k / n) if n else None, "lo": round(lo, 6), "hi": round(hi, 6), "n": n}
     prefs = []

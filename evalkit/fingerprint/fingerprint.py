@@ -141,7 +141,7 @@ def fingerprint_keras_model(ws: Workspace, path: str | Path, dataset=None, *, na
                             force: bool = False) -> dict:
     """Fingerprint a local ``.keras`` classifier: predict the eval-set images (and their
     ablations) locally. ``dataset``: the data source of the pool (path or 'synthetic:...')."""
-    from ..probes.transforms import apply_transform
+    from ..probes.transforms import ablate_pool_images
     from ..serving.classifier import load_classifier
     from .inputs import ABLATION_SEED
 
@@ -161,7 +161,7 @@ def fingerprint_keras_model(ws: Workspace, path: str | Path, dataset=None, *, na
     def answers(x: np.ndarray) -> dict[int, int | None]:
         return {int(i): int(c) for i, c in zip(idx, clf.predict(x).argmax(1))}
 
-    ablations = {t: answers(apply_transform(t, imgs, seed=ABLATION_SEED))
+    ablations = {t: answers(ablate_pool_images(t, imgs, idx, seed=ABLATION_SEED))
                  for t in (ABLATIONS if use_ablations else ())}
     return fingerprint_classifier(ws, name, answers(imgs), ablations, pool=pool, images=all_images,
                                   n_boot=n_boot, seed=seed, force=force,

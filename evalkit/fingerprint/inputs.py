@@ -61,39 +61,58 @@ def probe_correctness(ws: Workspace, pool: str, labels: np.ndarray,
 def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transforms, images,
                         probe_seeds: dict[str, list[int]], labels: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     """Correctness of the reference probes (standard and cue-blind) on transformed pool images,
-    cached in the workspace.
+    cached in the workspace and grown on demand (each image's ablated copy depends only on its
+    pool index, so a cached column stays valid whatever else is asked for).
 
     images: the pool's uint8 images (N, H, W, 3), or a callable returning them (called only when
-    not cached). Returns {transform: {probe: (S, len(indices))}}."""
-    from ..probes import load_probe_model
-    from ..probes.transforms import apply_transform
-
+    some indices are not cached). Returns {transform: {probe: (S, len(indices))}}."""
     reference = reference_probes()
     probes = {p: s for p, s in probe_seeds.items() if p in reference}
     transforms = sorted(transforms)
+    indices = np.asarray(indices, dtype=np.int64)
     if not probes or not transforms:
         return {}
     spec = {"pool": pool, "probes": probes, "transforms": transforms, "seed": ABLATION_SEED,
-            "indices": hashlib.sha256(np.asarray(indices, np.int64).tobytes()).hexdigest()}
+            "per_image_rng": True}
     key = f"{pool}/{hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]}"
+    have_idx, have = np.zeros(0, np.int64), {}
     art = ws.catalog.get("fingerprint-reference", key)
     if art is not None and ws.abspath(art).is_file():
         with np.load(ws.abspath(art)) as npz:
-            return {t: {p: npz[f"{t}|{p}"] for p in probes} for t in transforms}
+            have_idx = npz["indices"]
+            have = {k: npz[k] for k in npz.files if k != "indices"}
+    missing = np.setdiff1d(indices, have_idx)
+    if missing.size:
+        new = _reference_correctness(ws, missing, transforms, images, probes, labels)
+        have_idx = np.concatenate([have_idx, missing])
+        have = {k: np.concatenate([have[k], new[k]], axis=1) if k in have else new[k] for k in new}
+        order = np.argsort(have_idx, kind="stable")
+        have_idx, have = have_idx[order], {k: a[:, order] for k, a in have.items()}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, indices=have_idx, **have)
+        path = ws.dir("fingerprints") / "reference" / f"{key.replace('/', '_')}.npz"
+        atomic_write_bytes(path, buf.getvalue())
+        ws.catalog.record("fingerprint-reference", key, ws.relpath(path), inputs=spec,
+                          meta={"n_images": int(have_idx.size)})
+    cols = np.searchsorted(have_idx, indices)
+    return {t: {p: have[f"{t}|{p}"][:, cols] for p in probes} for t in transforms}
+
+
+def _reference_correctness(ws: Workspace, indices: np.ndarray, transforms, images, probes,
+                           labels: np.ndarray) -> dict[str, np.ndarray]:
+    """{"transform|probe": (S, len(indices)) float correctness} predicted locally."""
+    from ..probes import load_probe_model
+    from ..probes.transforms import ablate_pool_images
+
     imgs = (images() if callable(images) else images)[indices]
     truth = labels[indices]
-    out: dict[str, dict[str, np.ndarray]] = {}
+    models = {(p, s): load_probe_model(ws, p, s) for p, seeds in probes.items() for s in seeds}
+    out = {}
     for t in transforms:
-        x = apply_transform(t, imgs, seed=ABLATION_SEED)
-        out[t] = {}
+        x = ablate_pool_images(t, imgs, indices, seed=ABLATION_SEED)
         for p, seeds in probes.items():
-            rows = [(load_probe_model(ws, p, s).predict_proba(x).argmax(1) == truth) for s in seeds]
-            out[t][p] = np.stack(rows).astype(float)
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **{f"{t}|{p}": a for t, d in out.items() for p, a in d.items()})
-    path = ws.dir("fingerprints") / "reference" / f"{key.replace('/', '_')}.npz"
-    atomic_write_bytes(path, buf.getvalue())
-    ws.catalog.record("fingerprint-reference", key, ws.relpath(path), inputs=spec)
+            rows = [(models[(p, s)].predict_proba(x).argmax(1) == truth) for s in seeds]
+            out[f"{t}|{p}"] = np.stack(rows).astype(float)
     return out
 
 

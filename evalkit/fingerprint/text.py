@@ -9,29 +9,56 @@ def _ci(c: dict) -> str:
     return f"{c['score']:.2f} (95% CI {c['lo']:.2f} to {c['hi']:.2f})"
 
 
+_WORDS = {"as_much": "about as much as a standard CNN", "less": "less than a standard CNN",
+          "more": "more than a standard CNN", "ignored": "as little as a probe blind to it",
+          "inconclusive": "inconclusive (the CI includes both a blind probe's and a standard CNN's level)"}
+
+
+def _cue_clause(cue, c: dict) -> str:
+    """'colour: less than a standard CNN, about 45% as much (score 0.45, 95% CI ...)'."""
+    word = _WORDS.get(c["verdict"], c["verdict"])
+    if c["score"] is None:
+        return f"{cue.label}: no usable evidence"
+    how = f", about {max(c['score'], 0.0):.0%} as much" if c["verdict"] == "less" else ""
+    return f"{cue.label}: {word}{how} (score {_ci(c)})"
+
+
 def verdict_sentence(name: str, profile: dict, status: dict, nearest: dict) -> str:
-    """One or two sentences a reader can act on, with the numbers behind them."""
+    """One or two sentences a reader can act on, with the numbers behind them; every word about a
+    cue follows from where its CI lies (1 = as much as the standard CNN probes, 0 = as little as a
+    probe blind to the cue)."""
+    rel = [n for n, c in profile.items() if c["scale"] == "relative"]
     if status["status"] == "biased":
         cue = CUES.get(status["dominant_cue"])
         c = profile[cue.name]
-        text = (f"{name} behaves like {cue.like}: it relies on {cue.label} much less than a "
-                f"standard CNN (score {_ci(c)}; 1 = as much as the control probe, 0 = as little "
-                f"as a probe blind to it).")
+        if c["verdict"] == "ignored":
+            text = (f"{name} behaves like {cue.like}: it relies on {cue.label} as little as a probe "
+                    f"blind to it (score {_ci(c)}; 1 = as much as a standard CNN, 0 = as little as a "
+                    f"probe blind to it).")
+        elif c["verdict"] == "less":
+            text = (f"{name} relies on {cue.label} less than a standard CNN: about "
+                    f"{max(c['score'], 0.0):.0%} as much (score {_ci(c)}; 1 = as much as a standard "
+                    f"CNN, 0 = as little as a probe blind to it).")
+        else:
+            text = (f"{name} relies on {cue.label} more than a standard CNN (score {_ci(c)}; 1 = as "
+                    f"much as a standard CNN, 0 = as little as a probe blind to it).")
         if status["tied_with"]:
-            other = CUES.get(status["tied_with"])
-            text += (f" It also ignores {other.label}, and which of the two dominates is "
+            text += (f" Whether this or {CUES.get(status['tied_with']).label} deviates more is "
                      f"inconclusive.")
-        elif status["also_ignored"]:
-            text += " It also relies less on " + ", ".join(
-                CUES.get(n).label for n in status["also_ignored"]) + "."
+        others = [n for n in rel if n != cue.name]
+        if others:
+            text += " Other cues: " + "; ".join(_cue_clause(CUES.get(n), profile[n]) for n in others) + "."
     elif status["status"] == "no_bias":
-        used = [CUES.get(n).label for n, c in profile.items() if c["scale"] == "relative"]
+        used = [CUES.get(n).label for n in rel]
         text = (f"No cue bias detected: {name} relies on {', '.join(used)} about as much as a "
-                f"standard CNN (every score's CI is above 0.5).")
+                f"standard CNN (every score's CI includes 1 and excludes 0).")
     else:
         unsure = [CUES.get(n).label for n in status["inconclusive_cues"]] or ["any cue"]
-        text = (f"Inconclusive: the evidence does not settle whether {name} ignores "
-                f"{', '.join(unsure)} (the CIs include 0.5, or there are too few images).")
+        text = (f"Inconclusive: the evidence does not settle how much {name} relies on "
+                f"{', '.join(unsure)} (the CIs include both 0 and 1, or there are too few images).")
+        settled = [n for n in rel if n not in status["inconclusive_cues"]]
+        if settled:
+            text += " " + "; ".join(_cue_clause(CUES.get(n), profile[n]) for n in settled) + "."
     for n in status["unusual_reliance"]:
         text += f" Unlike a standard CNN, it depends on {CUES.get(n).label} ({_ci(profile[n])} of accuracy lost)."
     if nearest.get("name"):
@@ -40,7 +67,8 @@ def verdict_sentence(name: str, profile: dict, status: dict, nearest: dict) -> s
                      f"{nearest['runner_up']}, 95% CI {nearest['lo']:.3f} to {nearest['hi']:.3f}).")
         elif nearest.get("runner_up"):
             text += (f" Nearest probe: {nearest['name']}, but not clearly nearer than "
-                     f"{nearest['runner_up']} (margin CI includes 0: inconclusive).")
+                     f"{nearest['runner_up']} (margin CI includes 0: inconclusive); for a classifier "
+                     f"unlike the probes the cue profile, not the nearest probe, is the answer.")
     return text
 
 
@@ -72,14 +100,21 @@ def method_text(st: VerdictSettings, n_boot: int) -> str:
         "positions, (pref_classifier - pref_blind) / (pref_standard - pref_blind), counted only when "
         f"the standard and blind probes differ by at least {st.min_pref_span:.2f}. "
         f"Components need at least {st.min_n} images. Cues: {cues}. "
-        f"A cue is 'ignored' when its whole CI lies below {st.neutral}, 'used' when it lies above, "
-        "and 'inconclusive' when the CI contains it. A cue no standard CNN depends on (orientation, "
+        "A cue's verdict follows from where its CI lies: 'about as much as a standard CNN' when it "
+        "includes 1 (and excludes 0), 'less' when it lies between 0 and 1 (the score says how much: "
+        "0.45 = about 45% of a standard CNN's reliance), 'as little as a blind probe' when it includes "
+        "0 (and excludes 1) or lies below it, 'more' when it lies above 1, and 'inconclusive' when it "
+        "includes both. A cue no standard CNN depends on (orientation, "
         "when probes were trained with flips) is scored on an absolute scale instead: the fraction "
         f"of accuracy lost, 'used' when its CI lies above {st.absolute_threshold:.2f}.\n"
-        "Verdict. The dominant cue is the ignored cue with the lowest score; if two ignored cues' "
-        "difference has a CI including 0, both are named and the order is inconclusive. If no cue "
-        "is ignored and one is inconclusive, the verdict is inconclusive; if every cue is used, no "
-        "bias is declared. Nearest probe: the probe minimising the mean of two RMS distances, over "
+        "Verdict. The headline names the largest significant deviation from a standard CNN (the cue "
+        "whose score is farthest from 1 among those whose CI excludes 1); if the next one's distance "
+        "from 1 is not clearly smaller (bootstrap CI of the difference includes 0), the order is "
+        "called inconclusive. If no cue deviates and one is inconclusive, the verdict is "
+        "inconclusive; if every cue is about as much as a standard CNN, no bias is declared. When "
+        "the images were chosen by the query planner, every figure is a weighted estimate (each "
+        "image weighted by the inverse of its expected number of draws) and the bootstrap resamples "
+        "the chosen images with their weights. Nearest probe: the probe minimising the mean of two RMS distances, over "
         "the preference profile (all probe pairs) and over the kappa-with-each-probe profile "
         "(centred, so only its shape counts; probe-to-probe kappas across seeds). The margin is "
         "the runner-up's distance minus the nearest's, with a bootstrap CI; a CI including 0 is "

@@ -5,7 +5,10 @@ probes), 0 = as little as to a probe that is blind to it. It averages two kinds 
 ablation drops, (drop_model - drop_blind) / (drop_standard - drop_blind) with drop = 1 - kept
 (drop_blind = 0 when no blind probe has reference data), and preference positions,
 (pref_model - pref_blind) / (pref_standard - pref_blind) on each standard-vs-blind pair of sets.
-A cue is "ignored" when the whole CI is below 0.5, "used" when above, else "inconclusive".
+Each cue's verdict says where its CI lies against the two anchors: "as_much" (the CI includes 1,
+the standard CNN's level, and excludes 0), "less" (the CI lies between 0 and 1), "ignored" (the
+CI includes 0, the blind probes' level, and excludes 1, or lies below 0), "more" (the CI lies
+above 1), "inconclusive" (the CI includes both anchors, or there is no usable evidence).
 """
 from __future__ import annotations
 
@@ -24,6 +27,8 @@ class VerdictSettings:
     """Thresholds of the verdict (documented in the method text)."""
 
     neutral: float = 0.5          # midway between a standard CNN (1) and a cue-blind probe (0)
+    standard: float = 1.0         # relative-scale level of a standard CNN
+    blind: float = 0.0            # relative-scale level of a probe blind to the cue
     min_reference_drop: float = 0.10  # an ablation must cost a standard CNN this much more than a blind probe
     min_pref_span: float = 0.10   # standard-vs-blind preference span needed for a pair to count
     min_n: int = 20               # fewest images per set / ablation for a component to count
@@ -83,7 +88,7 @@ def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettin
     if groups:
         r = np.mean(groups, axis=0)
         e = estimate(r)
-        status = ("ignored" if e.hi < st.neutral else "used" if e.lo > st.neutral else "inconclusive")
+        status = relative_verdict(e.lo, e.hi, st)
         return {"score": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "verdict": status,
                 "scale": "relative", "neutral": st.neutral, "components": comps, "_reps": r}
     absolute = [1.0 - reps.kept[t] for t in spec.ablations
@@ -101,6 +106,23 @@ def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettin
                 "reference_drop": _num(float(np.mean(ref))) if ref else None, "_reps": r}
     return {"score": None, "lo": None, "hi": None, "verdict": "inconclusive", "scale": "none",
             "neutral": st.neutral, "components": {}, "reason": "no usable evidence", "_reps": None}
+
+
+def relative_verdict(lo: float, hi: float, st: VerdictSettings) -> str:
+    """Where a relative-scale CI lies against the blind (0) and standard (1) levels."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "inconclusive"
+    has_blind, has_std = lo <= st.blind <= hi, lo <= st.standard <= hi
+    if has_blind and has_std:
+        return "inconclusive"
+    if has_std:
+        return "as_much"
+    if has_blind or hi < st.blind:
+        return "ignored"
+    return "more" if lo > st.standard else "less"
+
+
+DEVIATIONS = ("ignored", "less", "more")
 
 
 def cue_profile(trials: Trials, reps: Replicates, st: VerdictSettings) -> dict[str, dict]:
@@ -179,19 +201,28 @@ def correlation_baseline(trials: Trials, reps: Replicates) -> dict:
 
 
 def overall(profile: dict[str, dict]) -> dict:
-    """Status 'biased' | 'no_bias' | 'inconclusive', the dominant ignored cue and runner-ups."""
+    """Status 'biased' (some cue's CI excludes the standard CNN's level) | 'no_bias' | 'inconclusive';
+    the dominant cue is the largest significant deviation from a standard CNN, with its direction."""
     rel = {n: c for n, c in profile.items() if c["scale"] == "relative"}
-    ignored = sorted((n for n, c in rel.items() if c["verdict"] == "ignored"),
-                     key=lambda n: rel[n]["score"])
+    deviating = sorted((n for n, c in rel.items() if c["verdict"] in DEVIATIONS),
+                       key=lambda n: -abs(rel[n]["score"] - 1.0))
+    ignored = [n for n in deviating if rel[n]["verdict"] == "ignored"]
     unsure = [n for n, c in profile.items() if c["verdict"] == "inconclusive" and c["scale"] != "absolute"]
     extra = [n for n, c in profile.items() if c["scale"] == "absolute" and c["verdict"] == "used"]
-    if ignored:
-        dominant, tie = ignored[0], None
-        if len(ignored) > 1:
-            e = estimate(rel[ignored[1]]["_reps"] - rel[dominant]["_reps"])
-            tie = ignored[1] if e.lo <= 0 else None
-        return {"status": "biased", "dominant_cue": dominant, "also_ignored": ignored[1:],
-                "tied_with": tie, "inconclusive_cues": unsure, "unusual_reliance": extra}
-    status = "inconclusive" if unsure or not rel else "no_bias"
-    return {"status": status, "dominant_cue": None, "also_ignored": [], "tied_with": None,
+    base = {"also_ignored": [], "also_less": [], "also_more": [], "tied_with": None,
             "inconclusive_cues": unsure, "unusual_reliance": extra}
+    if deviating:
+        dominant = deviating[0]
+        direction = "more" if rel[dominant]["verdict"] == "more" else "less"
+        tie = None
+        if len(deviating) > 1 and rel[deviating[1]]["_reps"] is not None:
+            second = deviating[1]
+            e = estimate(np.abs(rel[dominant]["_reps"] - 1.0) - np.abs(rel[second]["_reps"] - 1.0))
+            tie = second if e.lo <= 0 else None
+        rest = deviating[1:]
+        return {**base, "status": "biased", "dominant_cue": dominant, "direction": direction,
+                "also_ignored": [n for n in rest if n in ignored],
+                "also_less": [n for n in rest if rel[n]["verdict"] == "less"],
+                "also_more": [n for n in rest if rel[n]["verdict"] == "more"], "tied_with": tie}
+    status = "inconclusive" if unsure or not rel else "no_bias"
+    return {**base, "status": status, "dominant_cue": None, "direction": None}

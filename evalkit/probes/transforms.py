@@ -99,3 +99,26 @@ def mirror(images: np.ndarray, rng: np.random.Generator | None = None) -> np.nda
 def apply_transform(name: str, images: np.ndarray, seed: int = 0) -> np.ndarray:
     """Apply the named transform with ``np.random.default_rng(seed)``."""
     return IMAGE_TRANSFORMS.get(name)(images, np.random.default_rng(seed))
+
+
+def ablate_pool_images(name: str, images: np.ndarray, pool_indices, seed: int = 0) -> np.ndarray:
+    """Apply the named transform so that each image's result depends only on its pool index.
+
+    Random transforms (channel_permute, patch_shuffle) draw from ``default_rng([seed, index])``
+    per image, so the ablated copy of pool image i is the same whichever other images are
+    transformed with it: a query planner can ask for any subset and a cached answer stays valid.
+    """
+    fn = IMAGE_TRANSFORMS.get(name)
+    images = _check(images)
+    idx = np.asarray(pool_indices, dtype=np.int64)
+    if idx.shape != (len(images),):
+        raise ValueError(f"expected {len(images)} pool indices, got shape {idx.shape}")
+    if name in _DETERMINISTIC:
+        return fn(images, None)
+    out = np.empty_like(images)
+    for j, i in enumerate(idx):
+        out[j:j + 1] = fn(images[j:j + 1], np.random.default_rng([int(seed), int(i)]))
+    return out
+
+
+_DETERMINISTIC = frozenset({"grayscale", "lowpass", "mirror"})

@@ -73,14 +73,15 @@ def params_hash(config: ApiConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def ablated_images(images: np.ndarray, transform: str, seed: int) -> np.ndarray:
-    """The probes stage's ``apply_transform`` (RNG ``default_rng(seed)``): with the default seed 0
-    and images in pool-index order, the API sees the same ablated images as the reference probes."""
-    from ..probes.transforms import IMAGE_TRANSFORMS, apply_transform  # built by the probes stage
+def ablated_images(images: np.ndarray, transform: str, seed: int, pool_indices) -> np.ndarray:
+    """The probes stage's ``ablate_pool_images``: each image's ablated copy depends only on its
+    pool index and ``seed``, so with the default seed 0 the API sees the same ablated images as
+    the reference probes, whichever subset of the pool is sent."""
+    from ..probes.transforms import IMAGE_TRANSFORMS, ablate_pool_images  # built by the probes stage
 
     if transform not in IMAGE_TRANSFORMS:
         IMAGE_TRANSFORMS.get(transform)  # UserError with "did you mean"
-    return np.asarray(apply_transform(transform, images, seed=seed), dtype=np.uint8)
+    return np.asarray(ablate_pool_images(transform, images, pool_indices, seed=seed), dtype=np.uint8)
 
 
 def _with_default_labels(config: ApiConfig, class_names: Sequence[str]) -> ApiConfig:
@@ -124,7 +125,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     images = split.images[indices]
     variants: dict[str, np.ndarray] = {"": images}
     for t in ablations:
-        variants[t] = ablated_images(images, t, config.seed)
+        variants[t] = ablated_images(images, t, config.seed, indices)
     keys = {v: [image_key(im) for im in arr] for v, arr in variants.items()}
 
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
