@@ -37,7 +37,7 @@ PANEL = {"grayscale": "colour", "channel_shift": "colour", "lowpass": "fine_text
          "strong_none": None, "strong_partial_grayscale": "colour"}
 # members whose bias is partial: they must be reported as relying *less* on the cue (not blind)
 PARTIAL = {"partial_grayscale", "partial_lowpass", "strong_partial_grayscale"}
-STRONG_SETTINGS = dict(train_size=50000, epochs=10, patience=10, widths=(48, 96, 192), cosine=True)
+STRONG_SETTINGS = dict(train_size=50000, epochs=8, patience=8, batch_size=128, cosine=True)
 
 
 def base_kind(kind: str) -> str:

@@ -1,0 +1,82 @@
+"""The API's accuracy on the whole pool (and per class) from the planner's answers.
+
+Post-stratified estimator: the pool is cut into strata (class x probe-difficulty bin, see
+``design.difficulty_strata``); within a stratum the answered images' correctness is averaged
+with their design weights (Hajek ratio), and strata are combined by their pool sizes. Every
+answer the planner bought on a clean image counts, whichever design drew it. The CI is a
+percentile bootstrap that resamples the answered images within each stratum.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..fingerprint.stats import percentile_ci
+from .design import DrawLedger
+
+
+@dataclass(frozen=True)
+class PoolAccuracy:
+    """Estimated accuracy on the pool with a 95% CI; ``per_class`` maps class index -> same."""
+
+    acc: float
+    lo: float
+    hi: float
+    n_answered: int
+    n_pool: int
+    per_class: dict[int, tuple[float, float, float, int]]
+
+    def to_dict(self, class_names=None) -> dict:
+        name = (lambda k: class_names[k]) if class_names is not None else str
+        return {"acc": round(self.acc, 6), "lo": round(self.lo, 6), "hi": round(self.hi, 6),
+                "n_answered": self.n_answered, "n_pool": self.n_pool,
+                "method": "post-stratified by class x probe difficulty, design-weighted, "
+                          "stratified bootstrap 95% CI",
+                "per_class": {name(k): {"acc": round(a, 6), "lo": round(lo, 6), "hi": round(hi, 6), "n": n}
+                              for k, (a, lo, hi, n) in self.per_class.items()}}
+
+
+def estimate_pool_accuracy(ledger: DrawLedger, answers: dict[int, int | None], labels: np.ndarray,
+                           strata: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> PoolAccuracy | None:
+    """Accuracy of the answers (``{pool index: class | None}``, None = abstained = wrong) on the
+    whole pool; None when no stratum of some class has an answer."""
+    idx = np.array(sorted(int(i) for i in answers), dtype=np.int64)
+    if idx.size == 0:
+        return None
+    correct = np.array([answers[int(i)] is not None and int(answers[int(i)]) == int(labels[i]) for i in idx],
+                       dtype=np.float64)
+    w = ledger.weights(idx)
+    keep = w > 0
+    idx, correct, w = idx[keep], correct[keep], w[keep]
+    n_strata = int(strata.max()) + 1
+    size = np.bincount(strata, minlength=n_strata).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    means = np.full((1 + n_boot, n_strata), np.nan)
+    for h in range(n_strata):
+        sel = np.flatnonzero(strata[idx] == h)
+        if not sel.size:
+            continue
+        boot = np.ones((1 + n_boot, sel.size))
+        boot[1:] = rng.multinomial(sel.size, np.full(sel.size, 1.0 / sel.size), size=n_boot)
+        ww = boot * w[sel]
+        den = ww.sum(axis=1)
+        means[:, h] = np.divide(ww @ correct[sel], den, out=np.full(den.shape, np.nan), where=den > 0)
+    classes = np.unique(labels)
+    per_class, class_means = {}, []
+    for k in classes:
+        hs = np.unique(strata[labels == k])
+        m = means[:, hs]
+        have = np.isfinite(m[0])
+        if not have.any():
+            return None
+        # a stratum without answers borrows its class's other strata (size-weighted)
+        fill = np.nansum(m * size[hs], axis=1) / size[hs][have].sum()
+        m = np.where(np.isfinite(m), m, fill[:, None])
+        cm = (m * size[hs]).sum(axis=1) / size[hs].sum()
+        lo, hi = percentile_ci(cm)
+        per_class[int(k)] = (float(cm[0]), lo, hi, int(np.isin(strata[idx], hs).sum()))
+        class_means.append(cm * size[hs].sum())
+    total = np.sum(class_means, axis=0) / size.sum()
+    lo, hi = percentile_ci(total)
+    return PoolAccuracy(float(total[0]), lo, hi, int(idx.size), int(labels.shape[0]), per_class)

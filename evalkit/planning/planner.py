@@ -1,0 +1,184 @@
+"""The query planner: send in rounds, update every cue's CI, spend where a verdict is undecided.
+
+Round 1 spends ``accuracy_share`` of the budget on a difficulty-stratified sample of the whole
+pool (clean images: the full-set accuracy estimate) and shares the rest of its round budget
+between the cues; each cue draws eval-set images by informativeness (design.py) and asks for
+the clean image and the cue's ablated copies. After each round the fingerprint evidence is
+recomputed with design weights; a cue is *decided* when its verdict is not inconclusive and the
+99% CI gives the same verdict as the 95% CI (a margin against stopping on a lucky round).
+Later rounds go to undecided cues only; the planner stops when every cue is decided or the
+budget is spent. Answers already known (cache, earlier runs) cost nothing.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..fingerprint.evidence import Trials, compute_replicates
+from ..fingerprint.inputs import build_trials
+from ..fingerprint.stats import percentile_ci
+from ..fingerprint.verdict import VerdictSettings, cue_profile, relative_verdict
+from .accuracy import PoolAccuracy, estimate_pool_accuracy
+from .design import DrawLedger, difficulty_strata, neyman_allocation
+from .population import PlanningData
+
+Request = tuple[int, str]          # (pool index, transform; '' = the clean image)
+Ask = Callable[[list[Request]], tuple[dict[Request, int | None], int]]
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Answers bought (and reused), the ledger behind their weights, and what each round did."""
+
+    answers: dict[int, int | None]
+    ablation_answers: dict[str, dict[int, int | None]]
+    ledger: DrawLedger
+    rounds: tuple[dict, ...]
+    queries: int                   # paid for in this run
+    spent_queries: int             # paid for by the plan so far (all runs)
+    stopped: str                   # 'decided' | 'budget' | 'rounds'
+    verdicts: dict[str, str]       # cue -> verdict after the last round
+    accuracy: PoolAccuracy | None
+
+
+def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_answers) -> Trials:
+    """The fingerprint's Trials over the answered images, with the ledger's design weights."""
+    trials = build_trials(data.docs, data.labels, data.probes, answers, ablation_answers,
+                          data.reference or None, data.population if data.reference else None)
+    return dataclasses.replace(
+        trials, weights=ledger.weights(trials.index),
+        ablation_weights={t: ledger.weights(trials.index, t) for t in trials.model_ablation})
+
+
+def cue_status(trials: Trials, st: VerdictSettings, n_boot: int, seed: int) -> dict[str, dict]:
+    """cue -> {verdict, verdict99, decided, score, lo, hi} from weighted trials."""
+    reps = compute_replicates(trials, n_boot=n_boot, seed=seed)
+    out = {}
+    for cue, c in cue_profile(trials, reps, st).items():
+        r = c.get("_reps")
+        v99 = "inconclusive"
+        if r is not None:
+            lo, hi = percentile_ci(r, level=0.99)
+            if c["scale"] == "relative":
+                v99 = relative_verdict(lo, hi, st)
+            else:
+                thr = st.absolute_threshold
+                v99 = "used" if lo > thr else "not used" if hi < thr else "inconclusive"
+        out[cue] = {"verdict": c["verdict"], "verdict99": v99, "score": c["score"], "lo": c["lo"],
+                    "hi": c["hi"], "decided": c["verdict"] != "inconclusive" and v99 == c["verdict"]}
+    return out
+
+
+class QueryPlanner:
+    """Chooses queries for one API. Parameters are stored; the RNG is built per round from
+    ``seed`` and the round number, so the same budget and answers give the same plan."""
+
+    def __init__(self, data: PlanningData, *, max_queries: int, rounds: int = 4,
+                 accuracy_share: float = 0.2, defensive: float = 0.3, seed: int = 0,
+                 n_boot: int = 300, settings: VerdictSettings | None = None):
+        if max_queries < 0 or rounds < 1 or not 0 <= accuracy_share < 1 or not 0 < defensive <= 1:
+            raise ValueError("max_queries >= 0, rounds >= 1, 0 <= accuracy_share < 1, 0 < defensive <= 1")
+        self.data, self.max_queries, self.rounds = data, int(max_queries), int(rounds)
+        self.accuracy_share, self.defensive, self.seed = accuracy_share, defensive, seed
+        self.n_boot, self.settings = n_boot, settings or VerdictSettings()
+
+    @property
+    def cues(self) -> list[str]:
+        return list(self.data.cue_ablations)
+
+    def strata(self) -> np.ndarray:
+        return difficulty_strata(self.data.labels, self.data.difficulty)
+
+    def accuracy_queries(self) -> int:
+        return int(self.accuracy_share * self.max_queries)
+
+    def run(self, ask: Ask, *, ledger: DrawLedger | None = None, answers=None, ablation_answers=None,
+            spent: int = 0, first_round: int = 0, echo=lambda s: None) -> PlanResult:
+        """Plan and send rounds through ``ask`` (returns answers and the number of paid queries);
+        continue an earlier plan by passing its ledger, answers and spent count."""
+        d = self.data
+        transforms = sorted({t for ts in d.cue_ablations.values() for t in ts})
+        ledger = ledger or DrawLedger(d.n_pool, transforms)
+        for t in transforms:
+            ledger.add_transform(t)
+        answers = dict(answers or {})
+        abl = {t: dict((ablation_answers or {}).get(t, {})) for t in transforms}
+        asked: set[Request] = {(i, "") for i in answers} | {(i, t) for t, a in abl.items() for i in a}
+        strata = self.strata()
+        remaining, paid_now, rounds, status = self.max_queries - spent, 0, [], {}
+        stopped = "rounds"
+        if answers:
+            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
+        for r in range(self.rounds):
+            undecided = [c for c in self.cues if not status.get(c, {}).get("decided")]
+            if not undecided:
+                stopped = "decided"
+                break
+            if remaining <= 0:
+                stopped = "budget"
+                break
+            rng = np.random.default_rng([self.seed, first_round + r])
+            budget = remaining // (self.rounds - r)
+            requests: list[Request] = []
+            n_acc = 0
+            if first_round + r == 0:
+                n_acc = min(self.accuracy_queries(), budget)
+                drawn = ledger.accuracy_draws(rng, strata, neyman_allocation(strata, d.difficulty, d.labels, n_acc))
+                requests += [(int(i), "") for i in drawn]
+                budget -= n_acc
+            per_cue = {}
+            for c in undecided:
+                abls = d.cue_ablations[c]
+                n = (budget // len(undecided)) // (1 + len(abls))
+                drawn = ledger.cue_draws(rng, d.population, d.labels, d.informativeness[c], n, abls,
+                                         self.defensive)
+                requests += [(int(i), v) for i in drawn for v in ("", *abls)]
+                per_cue[c] = int(n)
+            new = list(dict.fromkeys(q for q in requests if q not in asked))
+            got, paid = ask(new)
+            asked.update(new)
+            for (i, t), label in got.items():
+                (answers if t == "" else abl[t])[int(i)] = label
+            remaining -= paid
+            paid_now += paid
+            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
+            rounds.append({"round": first_round + r + 1, "accuracy_draws": n_acc, "cue_draws": per_cue,
+                           "queries": int(paid), "requests": len(new),
+                           "verdicts": {c: s["verdict"] for c, s in status.items()},
+                           "decided": [c for c, s in status.items() if s["decided"]]})
+            echo(f"round {first_round + r + 1}: {paid} queries; "
+                 + ", ".join(f"{c} {s['verdict']}{'' if s['decided'] else ' (undecided)'}" for c, s in status.items()))
+        else:
+            if all(status.get(c, {}).get("decided") for c in self.cues):
+                stopped = "decided"
+            elif remaining <= 0:
+                stopped = "budget"
+        acc = estimate_pool_accuracy(ledger, answers, d.labels, strata, n_boot=1000, seed=self.seed)
+        return PlanResult(answers, abl, ledger, tuple(rounds), paid_now, spent + paid_now, stopped,
+                          {c: s["verdict"] for c, s in status.items()}, acc)
+
+
+def plan_summary(planner: QueryPlanner, price_per_1000: float, spent: int = 0) -> list[str]:
+    """Lines for ``--dry-run``: the first round's queries per cue, the later rounds' shares and
+    the worst-case cost (every planned query new)."""
+    d = planner.data
+    remaining = max(planner.max_queries - spent, 0)
+    lines = [f"query plan: at most {remaining} queries in up to {planner.rounds} rounds "
+             f"(worst case {remaining * price_per_1000 / 1000:.4f} at {price_per_1000:g} per 1000)"]
+    budget = remaining // planner.rounds
+    if spent == 0:
+        n_acc = min(planner.accuracy_queries(), budget)
+        lines.append(f"  round 1: {n_acc} clean pool images for the full-set accuracy "
+                     f"(stratified by class x probe difficulty)")
+        budget -= n_acc
+    cues = planner.cues
+    for c in cues:
+        abls = d.cue_ablations[c]
+        n = (budget // len(cues)) // (1 + len(abls))
+        lines.append(f"  round 1: {c}: {n} images x (clean + {', '.join(abls)}) = {n * (1 + len(abls))} queries")
+    lines.append(f"  rounds 2-{planner.rounds}: about {remaining // planner.rounds} queries each, shared by the "
+                 "cues still undecided; stops early when every cue is decided")
+    return lines

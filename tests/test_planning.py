@@ -1,0 +1,143 @@
+"""Query planner: verdicts from a budget, honest weighted CIs, full-pool accuracy, continuation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evalkit.fingerprint import fingerprint_from_trials
+from evalkit.fingerprint.cues import CUES
+from evalkit.fingerprint.simulate import SIM_PROBES, TRANSFORM_CUE, CueWorld, simulate_trials
+from evalkit.planning import DrawLedger, PlanningData, QueryPlanner, estimate_pool_accuracy
+from evalkit.planning.design import difficulty_strata, neyman_allocation
+from evalkit.planning.planner import weighted_trials
+from evalkit.planning.population import informativeness
+
+TRANSFORMS = tuple(TRANSFORM_CUE)
+
+
+def sim_bank(world: CueWorld, uses: set[str], model_seed: int):
+    """PlanningData for a simulated bank and an oracle for a model using ``uses``."""
+    tr = simulate_trials(world, uses, model_seed=model_seed)
+    n = world.n_images
+    rng = np.random.default_rng(world.seed + 99)
+    labels = rng.integers(0, 10, size=n)
+    used = tr.index
+    docs = [{"id": s.id, "kind": s.kind, "probe_a": s.probe_a, "probe_b": s.probe_b, "kept": True,
+             "indices": used[s.positions].tolist()} for s in tr.sets]
+    probes = {}
+    for p, c in tr.probes.items():
+        full = np.zeros((c.shape[0], n))
+        full[:, used] = c
+        probes[p] = (list(range(c.shape[0])), full)
+    cue_abl = {c: tuple(CUES.get(c).ablations) for c in CUES.names()}
+    data = PlanningData("sim/test", labels, docs, used, world.p_correct(set(SIM_PROBES["control"])),
+                        probes, tr.probe_ablation, cue_abl)
+    data = PlanningData(**{**data.__dict__, "informativeness": informativeness(data)})
+    m_orig, m_abl = world.draw(uses, np.random.default_rng(model_seed), TRANSFORMS)
+
+    def answer(i: int, t: str):
+        ok = (m_orig if t == "" else m_abl[t])[i] > 0.5
+        return int(labels[i]) if ok else int((labels[i] + 1) % 10)
+
+    calls = {"n": 0, "sent": []}
+
+    def ask(requests):
+        calls["n"] += len(requests)
+        calls["sent"] += list(requests)
+        return {q: answer(*q) for q in requests}, len(requests)
+
+    return data, ask, calls, float(m_orig.mean()), tr
+
+
+@pytest.fixture(scope="module")
+def world():
+    return CueWorld(4000, seed=0)
+
+
+@pytest.mark.parametrize("probe, cue", [("grayscale", "colour"), ("blur", "fine_texture"),
+                                        ("patch_shuffle", "global_shape")])
+def test_planner_names_the_planted_bias_within_budget(world, probe, cue):
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES[probe], model_seed=5)
+    res = QueryPlanner(data, max_queries=1000, n_boot=200).run(ask)
+    assert calls["n"] == res.queries <= 1000
+    assert res.verdicts[cue] == "ignored"
+    assert all(res.verdicts[c] in ("as_much", "more") for c in ("colour", "fine_texture", "global_shape")
+               if c != cue)
+
+
+def test_unbiased_model_is_about_as_much_everywhere(world):
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES["control"], model_seed=8)
+    res = QueryPlanner(data, max_queries=1000, n_boot=200).run(ask)
+    assert {res.verdicts[c] for c in ("colour", "fine_texture", "global_shape")} == {"as_much"}
+    assert res.verdicts["orientation"] == "not used"
+
+
+def test_informative_selection_keeps_cis_honest(world):
+    """Drawing informative images more often must not bias the weighted estimate nor make its
+    CI too narrow: the kept-accuracy CI under grayscale covers the all-images value."""
+    cover, n = 0, 30
+    data, _, _, _, tr = sim_bank(world, SIM_PROBES["control"], model_seed=3)
+    full = fingerprint_from_trials(tr, "all", n_boot=0)["ablation"]["grayscale"]["kept"]
+    for s in range(n):
+        led = DrawLedger(data.n_pool, TRANSFORMS)
+        rng = np.random.default_rng(100 + s)
+        led.cue_draws(rng, data.population, data.labels, data.informativeness["colour"], 150,
+                      ("grayscale", "channel_permute"), 0.3)
+        pos = {int(i): j for j, i in enumerate(tr.index)}
+        m = lambda arr: {int(i): (int(data.labels[i]) if arr[pos[int(i)]] > 0.5 else -1)  # noqa: E731
+                         for i in led.drawn("grayscale")}
+        fp = fingerprint_from_trials(weighted_trials(data, led, m(tr.model),
+                                                     {"grayscale": m(tr.model_ablation["grayscale"])}),
+                                     "w", n_boot=300, seed=s)
+        a = fp["ablation"]["grayscale"]
+        cover += a["lo"] <= full <= a["hi"]
+    assert cover / n >= 0.85, cover
+
+
+def test_pool_accuracy_from_few_answers_covers_the_truth(world):
+    data, ask, _, truth, _ = sim_bank(world, SIM_PROBES["blur"], model_seed=21)
+    res = QueryPlanner(data, max_queries=600, n_boot=100).run(ask)
+    acc = res.accuracy
+    assert acc is not None and acc.lo <= truth <= acc.hi
+    assert abs(acc.acc - truth) < 0.04 and acc.hi - acc.lo < 0.15
+    assert set(acc.per_class) == set(range(10))
+
+
+def test_stratified_estimate_is_unbiased_over_repeats(world):
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, size=4000)
+    diff = rng.uniform(size=4000)
+    correct = rng.uniform(size=4000) < diff          # difficulty predicts correctness
+    truth = correct.mean()
+    strata = difficulty_strata(labels, diff)
+    est, cover = [], 0
+    for s in range(40):
+        led = DrawLedger(4000)
+        drawn = led.accuracy_draws(np.random.default_rng(s), strata, neyman_allocation(strata, diff, labels, 200))
+        ans = {int(i): (int(labels[i]) if correct[i] else None) for i in drawn}
+        a = estimate_pool_accuracy(led, ans, labels, strata, n_boot=300, seed=s)
+        est.append(a.acc)
+        cover += a.lo <= truth <= a.hi
+    assert abs(np.mean(est) - truth) < 0.01
+    assert cover >= 34  # >= 85% of 40
+
+
+def test_a_larger_budget_continues_and_sends_nothing_twice(world):
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES["control"], model_seed=13)
+    first = QueryPlanner(data, max_queries=300, n_boot=100).run(ask)
+    sent_first = list(calls["sent"])
+    assert first.spent_queries == len(sent_first) <= 300
+    second = QueryPlanner(data, max_queries=900, n_boot=100).run(
+        ask, ledger=first.ledger, answers=first.answers, ablation_answers=first.ablation_answers,
+        spent=first.spent_queries, first_round=len(first.rounds))
+    sent = calls["sent"]
+    assert len(sent) == len(set(sent)) and len(sent) <= 900
+    assert second.spent_queries == len(sent)
+
+
+def test_ledger_round_trips_through_bytes():
+    led = DrawLedger(50, ("grayscale",))
+    led.cue_draws(np.random.default_rng(0), np.arange(50), np.arange(50) % 5, np.ones(50), 20,
+                  ("grayscale",), 0.3)
+    back = DrawLedger.from_bytes(led.to_bytes())
+    assert np.array_equal(back.weights(np.arange(50), "grayscale"), led.weights(np.arange(50), "grayscale"))
