@@ -87,12 +87,19 @@ def test_run_writes_report_with_every_stage(local_run):
     scores = json.loads((result.workspace / "scores" / api["api"] / "scores.json").read_text())
     assert sorted(scores["sets"]) == sorted(a.key for a in kept)
     assert scores["failures"] == 0 and set(scores["ablations"]) == {"grayscale", "mirror"}
-    labels = {}
-    for a in kept:
-        s = json.loads(ws.abspath(a).read_text())
-        labels.update(zip(s["indices"], s["labels"]))
+    from evalkit.probes import load_pool_labels
+
+    labels = load_pool_labels(ws, scores["pool"])[0]
     hits = [r["label"] == labels[r["index"]] for r in scores["images"]]
     assert api["accuracy_overall"]["acc"] == pytest.approx(np.mean(hits))
+    # the query planner chose the images (default budget when fingerprinting) and estimated the
+    # API's accuracy on the whole pool from its answers
+    plan = scores["plan"]
+    assert plan["max_queries"] == 1000 and 0 < plan["spent_queries"] <= 1000
+    assert scores["queries_sent"] <= 1000
+    pa = api["pool_accuracy"]
+    assert pa["n_pool"] == len(labels) and pa["lo"] <= pa["acc"] <= pa["hi"]
+    assert figs[f"api/{api['api']}/pool_accuracy.acc"] == pytest.approx(pa["acc"])
     assert api["fingerprint"]["verdict"] and api["fingerprint"]["status"]
     # stage times reach the report
     assert [s["stage"] for s in data["pipeline"][0]["stages"]] == [s for s, _ in STAGE_TITLES][:-1]

@@ -25,6 +25,9 @@ def score(
     no_ablations: bool = typer.Option(False, "--no-ablations", help="Do not score ablated copies of the images."),
     ablations: Optional[str] = typer.Option(None, "--ablations", help="Comma-separated transforms to score as ablations "
                                             "(default: the API file's 'ablations')."),
+    max_queries: Optional[str] = typer.Option(
+        None, "--max-queries", help="Query budget for the planner, a number or 'all' (default: the API file's "
+        "max_queries, else 1000 when ablations are scored for a fingerprint, else all)."),
     data: Optional[str] = DataOption,
     workspace: Optional[Path] = WorkspaceOption,
 ) -> None:
@@ -42,8 +45,13 @@ def score(
     sets = load_evalsets(ws, ids)
     dataset = _load_pool_dataset(ws, sets[0]["pool"], data)
     chosen = [] if no_ablations else parse_name_list(ablations)
+    from ..scoring.api_config import parse_max_queries
+    from ..scoring.planned import default_max_queries
+
+    limit = default_max_queries(parse_max_queries(max_queries, where="--max-queries"), config,
+                                chosen if chosen is not None else config.ablations)
     result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
-                       dry_run=dry_run, echo=typer.echo)
+                       dry_run=dry_run, echo=typer.echo, max_queries=limit)
     if isinstance(result, ScoringPlan):
         typer.echo("dry run: nothing sent")
         return

@@ -21,7 +21,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ABLATIONS = ("grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror")
 # Bumped whenever the verdict's method changes, so recorded fingerprints are recomputed.
 # 2: ablation scores anchored at the blind probes' drop as well as the standard CNNs'.
-METHOD_VERSION = 2
+# 3: design weights (query planner); verdicts against both anchors (ignored/less/as_much/more).
+METHOD_VERSION = 3
 
 
 def _check_name(name: str) -> str:
@@ -50,12 +51,14 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
                            ablation_predictions: dict[str, dict[int, int | None]] | None = None, *,
                            pool: str | None = None, images: np.ndarray | Callable | None = None,
                            n_boot: int = 1000, seed: int = 0, settings: VerdictSettings | None = None,
-                           extra: dict | None = None, force: bool = False) -> dict:
+                           extra: dict | None = None, force: bool = False, design=None) -> dict:
     """Fingerprint a classifier from its answers ``{pool index: class | None}`` (None = abstain).
 
     ablation_predictions: ``{transform: {pool index: class | None}}`` on transformed images.
     images: the pool's uint8 images (or a callable returning them), needed to measure the
     standard probes on the same ablations; without it ablation scores have no reference.
+    design: the query planner's ``DrawLedger`` when it chose the images; every figure is then a
+    design-weighted estimate over the eval-set images (None: every answer weighs the same).
     Skips work when the same inputs were fingerprinted before (unless ``force``)."""
     _check_name(name)
     ablation_predictions = {t: a for t, a in (ablation_predictions or {}).items() if a}
@@ -66,7 +69,8 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
     inputs = {"pool": pool, "sets": [d["id"] for d in docs], "bank": _digest(bank),
               "answers": _digest(sorted((int(k), v) for k, v in predictions_by_pool_index.items())),
               "ablations": {t: _digest(sorted((int(k), v) for k, v in a.items()))
-                            for t, a in sorted(ablation_predictions.items())}}
+                            for t, a in sorted(ablation_predictions.items())},
+              "design": None if design is None else hashlib.sha256(design.to_bytes()).hexdigest()}
     run_settings = {"n_boot": n_boot, "seed": seed, "method_version": METHOD_VERSION, **st.__dict__}
     art = ws.catalog.get("fingerprint", name)
     if (not force and art is not None and art.inputs == inputs and art.settings == run_settings
@@ -82,6 +86,11 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
                                         {p: s for p, (s, _) in probes.items()}, labels)
     trials = build_trials(docs, labels, probes, predictions_by_pool_index, ablation_predictions,
                           reference, ref_index)
+    if design is not None:
+        import dataclasses
+
+        trials = dataclasses.replace(trials, weights=design.weights(trials.index), ablation_weights={
+            t: design.weights(trials.index, t) for t in trials.model_ablation})
     fp = fingerprint_from_trials(trials, name, n_boot=n_boot, seed=seed, settings=st)
     fp.update({"pool": pool, "probe_seeds": {p: s for p, (s, _) in probes.items()},
                "reference_ablations": reference is not None, **(extra or {})})
@@ -122,12 +131,21 @@ def fingerprint_api(ws: Workspace, api: str, *, data=None, use_ablations: bool =
     if ablations:
         def images():
             return _pool_images(pool, data)
+    design = None
+    if scores.get("plan"):
+        from ..planning import DrawLedger
+        from ..scoring.planned import plan_path
+
+        design = DrawLedger.from_bytes(plan_path(ws, api).read_bytes())
     extra = {"adapter": scores.get("adapter"), "model": scores.get("model"),
+             "pool_accuracy": scores.get("pool_accuracy"),
+             "query_plan": {k: v for k, v in (scores.get("plan") or {}).items() if k != "rounds"} or None,
              "failures": scores.get("failures"), "unmapped_labels": scores.get("unmapped_labels", {}),
              "abstentions": sum(1 for r in scores.get("images", []) if r.get("status") == "scored"
                                 and r.get("label") is None)}
     return fingerprint_classifier(ws, api, _answers(scores.get("images", [])), ablations, pool=pool,
-                                  images=images, n_boot=n_boot, seed=seed, extra=extra, force=force)
+                                  images=images, n_boot=n_boot, seed=seed, extra=extra, force=force,
+                                  design=design)
 
 
 def _pool_images(pool: str, data) -> np.ndarray:

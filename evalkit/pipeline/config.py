@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config_schema import check_keys, load_toml
+from ..scoring.api_config import parse_max_queries
 from ..errors import ConfigError
 
 _SECTIONS = {"run": dict, "data": dict, "probes": dict, "discovery": dict, "explain": dict,
@@ -17,7 +18,7 @@ _DISCOVERY = {"size": int, "balanced": bool, "min_margin": float, "max_reuse": i
 _EXPLAIN = {"enabled": bool, "method": str, "probes": list, "max_sets": int, "max_images": int}
 _HELDOUT = {"enabled": bool, "probe": str, "seed": int, "train_size": int, "epochs": int}
 _API = {"file": str, "serve": str}
-_FINGERPRINT = {"enabled": bool, "ablations": list}
+_FINGERPRINT = {"enabled": bool, "ablations": list, "max_queries": (int, str)}
 _REPORT = {"name": str, "dir": str}
 EXECUTORS = ("local", "ray")
 
@@ -60,6 +61,7 @@ class PipelineConfig:
     apis: tuple[ApiEntry, ...] = ()
     fingerprint_enabled: bool = True
     ablations: tuple[str, ...] = ("grayscale", "lowpass", "patch_shuffle", "channel_permute", "mirror")
+    max_queries: int | str | None = None   # query planner budget per API (None: API file's, else 1000)
     report_name: str = "report"
     report_dir: Path | None = None
 
@@ -143,6 +145,7 @@ def load_config(path: str | Path, *, workspace: str | Path | None = None) -> Pip
         heldout_epochs=held.get("epochs", 20), apis=tuple(apis),
         fingerprint_enabled=fp.get("enabled", True),
         ablations=_str_list(fp.get("ablations", list(PipelineConfig.ablations)), where, "ablations"),
+        max_queries=parse_max_queries(fp.get("max_queries"), where=f"{where}: [fingerprint] max_queries"),
         report_name=rep.get("name", run.get("name", path.stem)),
         report_dir=Path(rep["dir"]) if "dir" in rep else None,
     )

@@ -163,22 +163,26 @@ def _heldout_api_config(name: str, ablations, url: str, model: str, class_names)
 
 def score_task(ws_root: str, dataset_name: str, data_source: str | None, skip_bad: bool,
                api_file: str | None, serve_probe: str | None, api_name: str,
-               ablations: tuple[str, ...]) -> dict:
+               ablations: tuple[str, ...], max_queries: int | str | None = None) -> dict:
     """Score one API on the kept sets (serving the held-out model first if asked); runs in a worker."""
     from ..data import load_dataset
     from ..scoring import load_api_config, score_api
+    from ..scoring.planned import default_max_queries
 
     ws = Workspace(ws_root)
     dataset = load_dataset(dataset_name, data_source, skip_bad=skip_bad, progress=False)
     if api_file is not None:
-        art = score_api(ws, load_api_config(api_file), dataset, ablations=ablations)
+        config = load_api_config(api_file)
+        art = score_api(ws, config, dataset, ablations=ablations,
+                        max_queries=default_max_queries(max_queries, config, ablations))
         return {"api": art.key, **art.meta}
     from ..serving import probe_spec, serve_model
 
     spec = probe_spec(heldout_workspace(ws), serve_probe)
     with serve_model(spec) as served:
         config = _heldout_api_config(api_name, ablations, served.url, served.model_name, served.class_names)
-        art = score_api(ws, config, dataset, ablations=ablations)
+        art = score_api(ws, config, dataset, ablations=ablations,
+                        max_queries=default_max_queries(max_queries, config, ablations))
     return {"api": art.key, "startup_seconds": round(served.startup_seconds, 1), **art.meta}
 
 
@@ -195,6 +199,17 @@ def api_file(cfg: PipelineConfig, entry: ApiEntry) -> str:
     return str(p if p.is_absolute() or p.is_file() else cfg.path.parent / p)
 
 
+def _planned_limit(cfg: PipelineConfig, entry: ApiEntry, ablations) -> int | None:
+    """The planner budget a scoring task of this entry will use (None = everything)."""
+    from ..scoring import load_api_config
+    from ..scoring.api_config import ApiConfig
+    from ..scoring.planned import default_max_queries
+
+    config = (ApiConfig(name="heldout", adapter="kserve-v2", endpoint="http://heldout") if entry.serve
+              else load_api_config(api_file(cfg, entry)))
+    return default_max_queries(cfg.max_queries, config, ablations)
+
+
 def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print) -> dict:
     """Score each configured API on the kept sets (plus cue ablations when fingerprinting)."""
     sets = [s["id"] for s in kept_sets(ws)]
@@ -207,19 +222,20 @@ def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print
         name = _api_name(cfg, entry)
         art = ws.catalog.get("scores", name)
         if art is not None and sorted(art.inputs.get("sets", [])) == sorted(sets) and \
-                tuple(art.settings.get("ablations", ())) == ablations and not art.meta.get("failures"):
+                tuple(art.settings.get("ablations", ())) == ablations and not art.meta.get("failures") \
+                and art.settings.get("max_queries") == _planned_limit(cfg, entry, ablations):
             echo(f"  {name}: already scored on {len(sets)} sets")
             continue
         tasks.append(Task(name, score_task, dict(
             ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source, skip_bad=cfg.skip_bad,
             api_file=None if entry.serve else api_file(cfg, entry), api_name=name,
             serve_probe=f"{cfg.heldout_probe}/{cfg.heldout_seed}" if entry.serve else None,
-            ablations=ablations)))
+            ablations=ablations, max_queries=cfg.max_queries)))
 
     def done(task: Task, res: dict) -> None:
         extra = f", server start-up {res['startup_seconds']} s" if "startup_seconds" in res else ""
-        echo(f"  {task.name}: {res['queries_sent']} queries sent, {res['cache_hits']} cached, "
-             f"{res['failures']} failed{extra}")
+        echo(f"  {task.name}: {res['queries_sent']} queries sent (cost {res.get('spent_cost', 0):.4f}), "
+             f"{res['cache_hits']} cached, {res['failures']} failed{extra}")
 
     executor.map(tasks, on_done=done)
     return {"apis": len(cfg.apis), "scored": len(tasks)}

@@ -167,7 +167,28 @@ def api_section(name: str, sc: dict | None, fp: dict | None, evalsets: list[dict
         **{k: sc.get(k) for k in ("queries_sent", "cache_hits", "failures")},
         **{k: _f(sc.get(k)) for k in ("estimated_cost", "spent_cost", "latency_p50_s", "latency_p95_s")},
         "fingerprint": fingerprint_section(fp) if fp else None,
+        "pool_accuracy": _pool_accuracy(sc.get("pool_accuracy")),
+        "query_plan": _query_plan(sc.get("plan")),
     }
+
+
+def _pool_accuracy(pa: dict | None) -> dict | None:
+    """The planner's estimate of the API's accuracy on the whole pool, with per-class rows."""
+    if not pa:
+        return None
+    return {"acc": _f(pa.get("acc")), "lo": _f(pa.get("lo")), "hi": _f(pa.get("hi")),
+            "n": pa.get("n_answered"), "n_pool": pa.get("n_pool"), "method": str(pa.get("method", "")),
+            "per_class": [{"cls": str(k), "acc": _f(v.get("acc")), "lo": _f(v.get("lo")), "hi": _f(v.get("hi")),
+                           "n": v.get("n")} for k, v in (pa.get("per_class") or {}).items()]}
+
+
+def _query_plan(plan: dict | None) -> dict | None:
+    if not plan:
+        return None
+    return {"max_queries": plan.get("max_queries"), "spent_queries": plan.get("spent_queries"),
+            "stopped": str(plan.get("stopped", "")), "n_rounds": len(plan.get("rounds", [])),
+            "rounds": [{"round": r.get("round"), "queries": r.get("queries"),
+                        "decided": ", ".join(map(str, r.get("decided", [])))} for r in plan.get("rounds", [])]}
 
 
 def fingerprint_section(fp: dict) -> dict:

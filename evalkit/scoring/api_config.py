@@ -33,7 +33,7 @@ from ..errors import ConfigError, UserError
 
 _TOP = {"name": str, "adapter": str, "endpoint": str, "model": str, "version": str,
         "price_per_1000": float, "ablations": list, "seed": int, "credentials": dict,
-        "engine": dict, "image": dict, "params": dict, "labels": dict}
+        "engine": dict, "image": dict, "params": dict, "labels": dict, "max_queries": (int, str)}
 _ENGINE = {"concurrency": int, "rps": float, "timeout_s": float, "max_retries": int,
            "retry_time_cap_s": float, "backoff_base_s": float, "backoff_max_s": float,
            "batch_size": int}
@@ -71,6 +71,7 @@ class ApiConfig:
     params: Mapping[str, Any] = field(default_factory=dict)
     label_overrides: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
+    max_queries: int | str | None = None   # query planner budget; "all" = send everything
 
     def adapter_instance(self):
         from .adapters import ADAPTERS
@@ -146,6 +147,7 @@ def load_api_config(path: str | Path) -> ApiConfig:
     price = float(raw.get("price_per_1000", 0.0))
     if price < 0:
         raise ConfigError(f"price_per_1000 must be >= 0, got {price}", path=where)
+    max_queries = parse_max_queries(raw.get("max_queries"), where=f"{where}: max_queries")
     endpoint = raw["endpoint"]
     if not endpoint.startswith(("http://", "https://")):
         raise ConfigError(f"endpoint must start with http:// or https://, got {endpoint!r}", path=where)
@@ -155,7 +157,18 @@ def load_api_config(path: str | Path) -> ApiConfig:
         ablations=tuple(ablations), seed=raw.get("seed", 0),
         credentials=_parse_credentials(raw.get("credentials", {}), where),
         engine=engine, image_format=fmt, resize=resize, params=params,
-        label_overrides=dict(labels), source=str(path.resolve()))
+        label_overrides=dict(labels), source=str(path.resolve()), max_queries=max_queries)
+
+
+def parse_max_queries(value, *, where: str) -> int | str | None:
+    """A query budget: a whole number >= 1, or "all" (send every image and ablated copy)."""
+    if value is None or value == "all":
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} must be a whole number >= 1 or \"all\", got {value!r}")
+    return value
 
 
 def _check_engine(e: EngineSettings, where: str) -> None:

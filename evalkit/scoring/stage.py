@@ -94,13 +94,18 @@ def _with_default_labels(config: ApiConfig, class_names: Sequence[str]) -> ApiCo
 def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[str] | None = None, *,
               ablations: Sequence[str] | None = None, budget: float | None = None, dry_run: bool = False,
               credentials: Credentials | None = None, environ: Mapping[str, str] | None = None,
-              echo: Callable[[str], None] = lambda s: None) -> Artifact | ScoringPlan:
+              echo: Callable[[str], None] = lambda s: None,
+              max_queries: int | None = None) -> Artifact | ScoringPlan:
     """Score ``api_config`` on the eval sets (all kept sets when ``set_ids`` is None).
 
     ``ablations`` defaults to the API file's list; ``[]`` switches them off. Prints the plan
     (queries, estimated cost) through ``echo``. With ``dry_run`` nothing is sent and the
     :class:`ScoringPlan` is returned; otherwise ``scores/{api}/scores.json`` is written and
     recorded in the catalog (kind ``scores``, key = API name).
+
+    ``max_queries``: let the query planner (evalkit.planning) choose at most this many queries
+    among the sets' images and their ablated copies (cumulative over runs of the same API: a
+    larger value continues an earlier plan); None sends every image and every ablated copy.
     """
     sets = load_evalsets(ws, set_ids)
     pools = {s["pool"] for s in sets}
@@ -117,6 +122,14 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     ablations = tuple(config.ablations if ablations is None else ablations)
     if budget is not None and budget < 0:
         raise UserError(f"--budget must be >= 0, got {budget}")
+
+    if max_queries is not None:
+        from .planned import score_with_planner
+
+        if credentials is None and not dry_run:
+            credentials = resolve_credentials(config, environ)
+        return score_with_planner(ws, config, split, pool, sets, ablations, max_queries=int(max_queries),
+                                  budget=budget, dry_run=dry_run, credentials=credentials, echo=echo)
 
     indices = np.array(sorted({int(i) for s in sets for i in s["indices"]}), dtype=np.int64)
     if indices.size and (indices.min() < 0 or indices.max() >= len(split)):
@@ -204,7 +217,7 @@ def _record(index: int, key: str, res: QueryResult | None, over_budget: bool, ma
 
 
 def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, records, plan: ScoringPlan,
-                  fresh: Mapping[str, QueryResult], http_requests: int) -> Artifact:
+                  fresh: Mapping[str, QueryResult], http_requests: int, extra: dict | None = None) -> Artifact:
     base = records[""]
     all_recs = [r for rs in records.values() for r in rs]
     abstained = [r["raw_label"] for r in all_recs if r["status"] == "scored" and r["label"] is None]
@@ -225,6 +238,7 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "spent_cost": round(answered_now * config.price_per_1000 / 1000.0, 6),
         "latency_p50_s": float(np.percentile(lat, 50)) if lat.size else None,
         "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
+        **(extra or {}),
     }
     path = ws.dir("scores") / config.name / "scores.json"
     atomic_write_text(path, json.dumps(doc, indent=1))
@@ -232,5 +246,6 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "scores", config.name, ws.relpath(path),
         inputs={"sets": doc["sets"], "pool": pool},
         settings={"adapter": config.adapter, "endpoint": config.endpoint, "model": config.model,
-                  "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config)},
+                  "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config),
+                  "max_queries": (extra or {}).get("plan", {}).get("max_queries")},
         meta={k: doc[k] for k in ("queries_sent", "cache_hits", "failures", "abstentions", "spent_cost")})
