@@ -1,0 +1,72 @@
+"""The query planner through the scoring stage, against a real HTTP server: budget respected,
+dry run sends nothing, a larger budget continues without sending anything twice, the
+fingerprint uses the design weights and the report gets the full-pool accuracy."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scoring_servers import running_server, write_api_file
+from test_fingerprint_workspace import bank  # noqa: F401  (fixture)
+
+ABL = 'ablations = ["grayscale", "lowpass", "mirror"]\n'
+
+
+def _config(tmp_path, url):
+    from evalkit.scoring import load_api_config
+
+    path = tmp_path / "api.toml"
+    write_api_file(path, url)
+    text = path.read_text().replace('price_per_1000 = 2.0\n', 'price_per_1000 = 2.0\n' + ABL)
+    path.write_text(text)
+    return load_api_config(path)
+
+
+def test_planner_budget_dry_run_and_continuation(bank, tmp_path):  # noqa: F811
+    from evalkit.fingerprint.fingerprint import fingerprint_api
+    from evalkit.scoring import score_api
+
+    ws, ds = bank
+    with running_server(None) as srv:
+        cfg = _config(tmp_path, f"http://127.0.0.1:{srv.server_address[1]}")
+        lines = []
+        plan = score_api(ws, cfg, ds, max_queries=60, dry_run=True, echo=lines.append)
+        assert sum(srv.requests_per_image.values()) == 0
+        assert any("query plan: at most 60 queries" in ln for ln in lines)
+        assert plan.queries == 60 and plan.full_cost == pytest.approx(0.12)
+
+        lines = []
+        score_api(ws, cfg, ds, max_queries=60, echo=lines.append)
+        doc = json.loads((ws.root / "scores" / "faulty" / "scores.json").read_text())
+        first = sum(srv.requests_per_image.values())
+        assert 0 < doc["plan"]["spent_queries"] == first <= 60
+        assert doc["queries_sent"] == first and doc["spent_cost"] == pytest.approx(first * 0.002)
+        assert any(ln.startswith("faulty: planner sent") for ln in lines)
+        acc = doc["pool_accuracy"]
+        assert acc["n_pool"] == 100 and 0 <= acc["lo"] <= acc["acc"] <= acc["hi"] <= 1
+
+        score_api(ws, cfg, ds, max_queries=150)
+        doc2 = json.loads((ws.root / "scores" / "faulty" / "scores.json").read_text())
+        total = sum(srv.requests_per_image.values())
+        assert max(srv.requests_per_image.values()) == 1          # nothing sent twice
+        assert doc2["plan"]["spent_queries"] == total <= 150 and total > first
+        assert len(doc2["plan"]["rounds"]) > len(doc["plan"]["rounds"])
+        # every answer of the first run is still in the scores
+        old = {(r["index"], r["hash"]) for r in doc["images"]}
+        assert old <= {(r["index"], r["hash"]) for r in doc2["images"]}
+
+    fp = fingerprint_api(ws, "faulty")
+    assert fp["query_plan"]["spent_queries"] == total
+    assert fp["pool_accuracy"]["n_pool"] == 100
+    assert "design-weighted" in fp["method"] or "weighted estimate" in fp["method"]
+
+
+def test_max_queries_validation(tmp_path):
+    from evalkit.errors import ConfigError
+    from evalkit.scoring.api_config import parse_max_queries
+
+    assert parse_max_queries("all", where="x") == "all" and parse_max_queries("250", where="x") == 250
+    for bad in (0, -5, "lots", 1.5, True):
+        with pytest.raises(ConfigError, match="whole number >= 1"):
+            parse_max_queries(bad, where="--max-queries")
