@@ -141,3 +141,13 @@ def test_ledger_round_trips_through_bytes():
                   ("grayscale",), 0.3)
     back = DrawLedger.from_bytes(led.to_bytes())
     assert np.array_equal(back.weights(np.arange(50), "grayscale"), led.weights(np.arange(50), "grayscale"))
+
+
+def test_without_cues_the_planner_still_estimates_pool_accuracy(world):
+    data, ask, calls, truth, _ = sim_bank(world, SIM_PROBES["control"], model_seed=4)
+    import dataclasses
+
+    bare = dataclasses.replace(data, cue_ablations={}, informativeness={})
+    res = QueryPlanner(bare, max_queries=400, n_boot=50).run(ask)
+    assert 350 <= calls["n"] <= 400 and all(t == "" for _, t in calls["sent"])
+    assert res.accuracy is not None and res.accuracy.lo <= truth <= res.accuracy.hi

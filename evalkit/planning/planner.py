@@ -114,7 +114,7 @@ class QueryPlanner:
             status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
         for r in range(self.rounds):
             undecided = [c for c in self.cues if not status.get(c, {}).get("decided")]
-            if not undecided:
+            if not undecided and (first_round + r > 0 or not self.accuracy_queries()):
                 stopped = "decided"
                 break
             if remaining <= 0:
@@ -125,12 +125,13 @@ class QueryPlanner:
             requests: list[Request] = []
             n_acc = 0
             if first_round + r == 0:
-                n_acc = min(self.accuracy_queries(), budget)
+                # no cue to decide (no ablations): the whole budget goes to the accuracy sample
+                n_acc = min(self.accuracy_queries(), budget) if self.cues else remaining
                 drawn = ledger.accuracy_draws(rng, strata, neyman_allocation(strata, d.difficulty, d.labels, n_acc))
                 requests += [(int(i), "") for i in drawn]
                 budget -= n_acc
             per_cue = {}
-            for c in undecided:
+            for c in undecided if budget > 0 else []:
                 abls = d.cue_ablations[c]
                 n = (budget // len(undecided)) // (1 + len(abls))
                 drawn = ledger.cue_draws(rng, d.population, d.labels, d.informativeness[c], n, abls,
