@@ -13,12 +13,13 @@ from test_fingerprint_workspace import bank  # noqa: F401  (fixture)
 ABL = 'ablations = ["grayscale", "lowpass", "mirror"]\n'
 
 
-def _config(tmp_path, url):
+def _config(tmp_path, url, name="faulty"):
     from evalkit.scoring import load_api_config
 
     path = tmp_path / "api.toml"
     write_api_file(path, url)
     text = path.read_text().replace('price_per_1000 = 2.0\n', 'price_per_1000 = 2.0\n' + ABL)
+    text = text.replace('name = "faulty"', f'name = "{name}"')
     path.write_text(text)
     return load_api_config(path)
 
@@ -70,3 +71,18 @@ def test_max_queries_validation(tmp_path):
     for bad in (0, -5, "lots", 1.5, True):
         with pytest.raises(ConfigError, match="whole number >= 1"):
             parse_max_queries(bad, where="--max-queries")
+
+
+def test_cli_dry_run_prints_the_plan_and_rejects_a_bad_budget(bank, tmp_path, run_cli):  # noqa: F811
+    ws, _ = bank
+    with running_server(None) as srv:
+        cfg = _config(tmp_path, f"http://127.0.0.1:{srv.server_address[1]}", name="fresh")
+        code, out, err = run_cli("score", "--api", cfg.source, "--all-sets", "--dry-run", "--max-queries", "50",
+                                 "--data", "synthetic:2/10", "-w", str(ws.root))
+        assert code == 0, err
+        assert "query plan: at most 50 queries in up to 4 rounds (worst case 0.1000" in out
+        assert "dry run: nothing sent" in out and sum(srv.requests_per_image.values()) == 0
+        code, out, err = run_cli("score", "--api", cfg.source, "--all-sets", "--max-queries", "0",
+                                 "--data", "synthetic:2/10", "-w", str(ws.root))
+        assert code == 2 and "--max-queries must be a whole number >= 1" in err
+        assert "Traceback" not in err

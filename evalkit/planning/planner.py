@@ -169,6 +169,9 @@ def plan_summary(planner: QueryPlanner, price_per_1000: float, spent: int = 0) -
     remaining = max(planner.max_queries - spent, 0)
     lines = [f"query plan: at most {remaining} queries in up to {planner.rounds} rounds "
              f"(worst case {remaining * price_per_1000 / 1000:.4f} at {price_per_1000:g} per 1000)"]
+    if spent:
+        lines.append(f"  continues this API's earlier plan, which has spent {spent} of max_queries "
+                     f"{planner.max_queries}" + ("" if remaining else ": nothing left to send; raise --max-queries"))
     budget = remaining // planner.rounds
     if spent == 0:
         n_acc = min(planner.accuracy_queries(), budget)
