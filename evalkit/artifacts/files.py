@@ -187,6 +187,6 @@ def model_file(ws: Workspace, key: ModelKey) -> tuple[Artifact, Path]:
     folder = ws.abspath(art)
     found = next((f for f in (folder / "model.keras", folder / "model.joblib") if f.is_file()), None)
     if found is None:
-        raise DataError(f"model file of probe {key} is missing (expected model.keras or model.joblib)",
+        raise DataError(f"model file of probe {str(key)!r} is missing (expected model.keras or model.joblib)",
                         path=folder)
     return art, found
