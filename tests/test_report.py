@@ -11,7 +11,7 @@ import pytest
 
 from evalkit.report import collect_report_data, render_report
 from evalkit.report.render import format_value
-from evalkit.report.stats import wilson_ci
+from evalkit.stats import wilson_ci
 from evalkit.workspace import Workspace
 from report_fixtures import (API, CLASS_PAYLOAD, IMG_PAYLOAD, SECRET, XSS_PAYLOAD,
                              build_report_workspace)
