@@ -101,7 +101,7 @@ def _read_json(path: Path, what: str) -> Any:
 def read_evalset(path: Path) -> dict:
     """An evaluation-set document (``sets/{id}.json``); DataError naming ``path`` if unreadable."""
     doc = _read_json(path, "evaluation set")
-    missing = [k for k in ("id", "pool", "indices", "labels") if not isinstance(doc, dict) or k not in doc]
+    missing = [k for k in ("id", "pool", "indices") if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise DataError(f"evaluation set lacks field(s) {', '.join(missing)}", path=path)
     return doc
@@ -119,7 +119,7 @@ def load_evalset(ws: Workspace, set_id: str) -> dict:
     art = ws.catalog.get(EVALSET, set_id)
     if art is None:
         names = [a.key for a in ws.catalog.list(EVALSET)]
-        raise UserError(f"no evaluation set {set_id!r} in workspace {ws.root}{did_you_mean(set_id, names)}"
+        raise UserError(f"unknown evaluation set {set_id!r} in workspace {ws.root}{did_you_mean(set_id, names)}"
                         + (f"; known: {', '.join(names)}" if names else "; run discovery first"))
     return read_evalset(ws.abspath(art))
 
