@@ -111,14 +111,20 @@ def _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size
 
 def explain_set(ws: Workspace, dataset, set_id: str, method: str, probes=None, seeds=None,
                 layer: str | None = None, batch_size: int = 64, *,
-                sanity_images: int = 32) -> ExplainSetResult:
+                sanity_images: int = 32, max_images: int | None = None) -> ExplainSetResult:
     """Explain every image of evaluation set ``set_id`` for each trained probe (or ``probes`` /
     ``seeds``) with ``method``; skips finished (catalog) work and probes without convolutions.
 
     dataset: a LoadedDataset holding the set's pool, or a data path/spec for ``load_dataset``.
+    max_images: explain only the set's first ``max_images`` images (default: all).
     """
     get_method(method)  # fail early on a bad name
     evalset = load_evalset(ws, set_id)
+    if max_images is not None:
+        if max_images < 1:
+            raise UserError(f"max_images must be >= 1, got {max_images}")
+        evalset = {**evalset, **{k: evalset[k][:max_images] for k in ("indices", "ids", "hashes", "labels")
+                                 if k in evalset}}
     images, labels = _images(dataset, evalset, set_id)
     class_names = list(evalset.get("class_names") or [])
     root = ws.dir("explanations") / set_id / method

@@ -60,10 +60,10 @@ class _RunState:
 
 
 def _data(r: _RunState) -> dict:
-    r.dataset = stages.open_dataset(r.cfg, progress=r.progress)
+    r.dataset = stages.open_dataset(r.cfg, r.ws, progress=r.progress)
     r.echo(f"  {r.dataset.name}: " + ", ".join(f"{s} {len(r.dataset.split(s))} images"
                                                for s in r.dataset.splits))
-    return {"dataset": r.dataset.name, "pool": stages.pool_of(r.dataset, r.cfg), "source": str(r.dataset.source)}
+    return {"dataset": r.dataset.name, "pool": str(stages.pool_of(r.dataset, r.cfg)), "source": str(r.dataset.source)}
 
 
 def _report(r: _RunState) -> dict:
@@ -75,12 +75,12 @@ def _report(r: _RunState) -> dict:
 _STAGE_RUNNERS: dict[str, Callable[[_RunState], dict]] = {
     "data": _data,
     "sample": lambda r: stages.sample_stage(r.ws, r.cfg, r.dataset, r.echo),
-    "train": lambda r: stages.train_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
-    "heldout": lambda r: stages.heldout_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
+    "train": lambda r: stages.train_stage(r.ws, r.cfg, r.dataset, r.executor, r.echo, progress=r.progress),
+    "heldout": lambda r: stages.heldout_stage(r.ws, r.cfg, r.dataset, r.executor, r.echo, progress=r.progress),
     "discover": lambda r: stages.discover_stage(r.ws, r.cfg, r.dataset, r.echo),
     "explain": lambda r: stages.explain_stage(r.ws, r.cfg, r.dataset, r.echo),
     "score": lambda r: stages.score_stage(r.ws, r.cfg, r.executor, r.echo),
-    "fingerprint": lambda r: stages.fingerprint_stage(r.ws, r.cfg, r.echo),
+    "fingerprint": lambda r: stages.fingerprint_stage(r.ws, r.cfg, r.dataset, r.echo),
     "report": _report,
 }
 

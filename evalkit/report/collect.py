@@ -156,7 +156,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
             sanity = a.meta.get("sanity") if isinstance(a.meta.get("sanity"), dict) else {}
             e["records"].append({"method": ek.method, "probe": ek.model.probe, "seed": ek.model.seed,
                                  "layer": a.meta.get("layer"), "n_images": a.meta.get("n_images"),
-                                 "sanity_spearman": sanity.get("spearman_mean"),
+                                 "sanity_spearman": sections._f(sanity.get("spearman_mean")),
                                  "deletion": _deletion(a.meta.get("faithfulness"))})
             e["grid_files"] += [str(p) for p in _grid_files(ws, a) if str(p) not in e["grid_files"]]
     for e in explanations.values():
@@ -210,7 +210,7 @@ def _deletion(faith) -> dict:
     """Mean deletion scores (predicted-class target) of the map, random maps and a centre blob."""
     pred = faith.get("predicted") if isinstance(faith, dict) else None
     pred = pred if isinstance(pred, dict) else {}
-    return {k: pred.get(k) for k in ("deletion", "random", "blob")}
+    return {k: sections._f(pred.get(k)) for k in ("deletion", "random", "blob")}
 
 
 def _grid_files(ws, artifact) -> list[Path]:
