@@ -8,7 +8,7 @@ import pytest
 
 from evalkit.errors import UserError
 from evalkit.fingerprint import CUES, EvalSetSpec, Trials, fingerprint_from_trials
-from evalkit.fingerprint.simulate import SIM_PROBES, CueWorld, simulate_trials
+from fingerprint_sim import SIM_PROBES, CueWorld, simulate_trials
 from evalkit.fingerprint.stats import cohen_kappa, kappa_from_rates
 from evalkit.stats import wilson_ci
 

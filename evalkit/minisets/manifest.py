@@ -59,9 +59,9 @@ def draw_miniset(dataset, size: int, seed: int, split: str = "train") -> MiniSet
     data = dataset.split(split)
     n_classes = len(data.class_names)
     if not isinstance(size, (int, np.integer)) or size < 1:
-        raise UserError(f"--size must be a positive integer, got {size!r}")
+        raise UserError(f"mini-set size must be a positive integer, got {size!r}")
     if size > len(data):
-        raise UserError(f"--size {size} is larger than the {split} split of {dataset.name} ({len(data):,} images)")
+        raise UserError(f"mini-set size {size} is larger than the {split} split of {dataset.name} ({len(data):,} images)")
     rng = np.random.default_rng(seed)
     quotas = class_quotas(n_classes, int(size), rng)
     chosen = []

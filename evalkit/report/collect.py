@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .. import __version__
+from ..version import __version__
 from ..artifacts import (EXPLANATION, ExplanationKey, ModelKey, Pool, PredictionsKey, image_hash, read_evalset,
                          read_predictions, read_scores)
 from ..errors import DataError
