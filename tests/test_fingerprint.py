@@ -153,3 +153,25 @@ def test_blind_probes_anchor_the_ablation_score(world):
         p: v for p, v in low.items() if p != "blur"}})
     naive = fingerprint_from_trials(unanchored, "blur-hit", n_boot=200)["cue_profile"]["fine_texture"]
     assert naive["components"]["ablation:lowpass"] > anchored["components"]["ablation:lowpass"] + 0.2
+
+
+def test_cues_come_from_the_probe_files(tmp_path, monkeypatch, project_root):
+    """users/blind follow `[bias] blind_to`: the project's bank as before, and a user's own probe
+    files take part (a colour-blind one becomes a blind reference, a plain CNN a standard one)."""
+    from evalkit.fingerprint.cues import probe_cues, reference_probes
+
+    assert CUES.get("colour").users == ("control", "kernel5")
+    assert CUES.get("colour").blind == ("grayscale", "zca_shift")
+    assert CUES.get("fine_texture").blind == ("blur",) and CUES.get("global_shape").blind == ("patch_shuffle",)
+    assert CUES.get("orientation").users == CUES.get("orientation").blind == ()  # no blind probe: absolute scale
+    assert "knn" not in reference_probes() and "knn" not in probe_cues()
+    gray = (project_root / "probes" / "grayscale.toml").read_text()
+    (tmp_path / "mono.toml").write_text(gray)
+    (tmp_path / "mycnn.toml").write_text((project_root / "probes" / "control.toml").read_text())
+    (tmp_path / "sharp.toml").write_text(gray.replace('blind_to = ["grayscale", "channel_permute"]',
+                                                      'blind_to = ["lowpass"]'))
+    monkeypatch.setenv("EVALKIT_PROBES_PATH", str(tmp_path))
+    assert CUES.get("colour").blind == ("grayscale", "mono", "zca_shift")
+    assert CUES.get("fine_texture").blind == ("blur", "sharp")
+    assert CUES.get("colour").users == ("control", "kernel5", "mycnn")
+    assert probe_cues()["mono"] == "colour" and probe_cues()["mycnn"] is None

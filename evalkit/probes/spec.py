@@ -94,6 +94,11 @@ def _probe_files() -> dict[str, Path]:
     return files
 
 
+def probe_files() -> dict[str, Path]:
+    """{probe name: its file} for every probe file found (a later folder overrides an earlier one)."""
+    return dict(_probe_files())
+
+
 def list_probe_specs() -> list[str]:
     """Names of every probe file found (sorted)."""
     return sorted(_probe_files())
