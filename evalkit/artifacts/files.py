@@ -89,39 +89,50 @@ def model_rows(ws: Workspace) -> list[tuple[ModelKey, Artifact]]:
 
 # -- evaluation sets ----------------------------------------------------------------------------
 
-def _read_json(path: Path, what: str) -> Any:
+def _read_doc(path: Path, what: str, required: tuple[str, ...]) -> dict:
+    """A JSON document with ``required`` fields; DataError naming ``path`` if it is unreadable."""
+    path = Path(path)
     try:
-        return json.loads(Path(path).read_text("utf-8"))
+        doc = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise DataError(f"recorded {what} file is missing", path=path) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"not a readable {what} JSON file ({exc})", path=path) from None
+    missing = [k for k in required if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise DataError(f"{what} file lacks field(s) {', '.join(missing)}", path=path)
+    return doc
+
+
+def _write_doc(ws: Workspace, kind: str, key: str, rel: str, doc: dict, **record) -> Artifact:
+    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
+    return ws.catalog.record(kind, key, rel, **record)
 
 
 def read_evalset(path: Path) -> dict:
     """An evaluation-set document (``sets/{id}.json``); DataError naming ``path`` if unreadable."""
-    doc = _read_json(path, "evaluation set")
-    missing = [k for k in ("id", "pool", "indices") if not isinstance(doc, dict) or k not in doc]
-    if missing:
-        raise DataError(f"evaluation set lacks field(s) {', '.join(missing)}", path=path)
-    return doc
+    return _read_doc(path, "evaluation set", ("id", "pool", "indices"))
 
 
 def write_evalset(ws: Workspace, doc: dict, *, inputs: dict, settings: dict, meta: dict) -> Artifact:
     """Write and record one evaluation set (kind ``evalset``, key = its id)."""
-    rel = evalset_path(doc["id"])
-    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
-    return ws.catalog.record(EVALSET, doc["id"], rel, inputs=inputs, settings=settings, meta=meta)
+    return _write_doc(ws, EVALSET, doc["id"], evalset_path(doc["id"]), doc, inputs=inputs, settings=settings,
+                      meta=meta)
+
+
+def _recorded(ws: Workspace, kind: str, key: str, unknown: str, first: str):
+    """The catalog row (kind, key); UserError ``unknown`` + 'did you mean' + the known keys if absent."""
+    art = ws.catalog.get(kind, key)
+    if art is None:
+        known = [a.key for a in ws.catalog.list(kind)]
+        raise UserError(f"{unknown} {key!r} in workspace {ws.root}{did_you_mean(key, known)}"
+                        + (f"; known: {', '.join(known)}" if known else f"; {first}"))
+    return art
 
 
 def load_evalset(ws: Workspace, set_id: str) -> dict:
     """The stored evaluation set ``set_id``; an unknown id raises UserError with 'did you mean'."""
-    art = ws.catalog.get(EVALSET, set_id)
-    if art is None:
-        names = [a.key for a in ws.catalog.list(EVALSET)]
-        raise UserError(f"unknown evaluation set {set_id!r} in workspace {ws.root}{did_you_mean(set_id, names)}"
-                        + (f"; known: {', '.join(names)}" if names else "; run discovery first"))
-    return read_evalset(ws.abspath(art))
+    return read_evalset(ws.abspath(_recorded(ws, EVALSET, set_id, "unknown evaluation set", "run discovery first")))
 
 
 def load_evalsets(ws: Workspace, ids: Sequence[str] | None = None, kept: bool = True,
@@ -151,39 +162,24 @@ def single_pool(docs: list[dict]) -> Pool:
 
 def read_scores(path: Path) -> dict:
     """A scores document (``scores/{api}/scores.json``); DataError naming ``path`` if unreadable."""
-    doc = _read_json(path, "scores")
-    missing = [k for k in ("api", "pool", "images") if not isinstance(doc, dict) or k not in doc]
-    if missing:
-        raise DataError(f"scores file lacks field(s) {', '.join(missing)}", path=path)
-    return doc
+    return _read_doc(path, "scores", ("api", "pool", "images"))
 
 
 def write_scores(ws: Workspace, doc: dict, *, inputs: dict, settings: dict, meta: dict) -> Artifact:
     """Write and record the scores of API ``doc['api']`` (kind ``scores``, key = API name)."""
-    rel = scores_path(doc["api"])
-    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
-    return ws.catalog.record(SCORES, doc["api"], rel, inputs=inputs, settings=settings, meta=meta)
+    return _write_doc(ws, SCORES, doc["api"], scores_path(doc["api"]), doc, inputs=inputs, settings=settings,
+                      meta=meta)
 
 
 def load_scores(ws: Workspace, api: str) -> dict:
     """The stored scores of ``api``; an unknown API raises UserError naming the scored ones."""
-    art = ws.catalog.get(SCORES, api)
-    if art is None:
-        known = [a.key for a in ws.catalog.list(SCORES)]
-        raise UserError(f"no scores for API {api!r} in workspace {ws.root}{did_you_mean(api, known)}; "
-                        "score it first" + (f" (scored: {', '.join(known)})" if known else ""))
-    return read_scores(ws.abspath(art))
+    return read_scores(ws.abspath(_recorded(ws, SCORES, api, "no scores for API", "score it first")))
 
 
 def model_file(ws: Workspace, key: ModelKey) -> tuple[Artifact, Path]:
     """(catalog row, model.keras or model.joblib) of a trained probe run; UserError naming the
     trained runs when it is not recorded, DataError when its model file is missing."""
-    art = ws.catalog.get(MODEL, str(key))
-    if art is None:
-        known = [a.key for a in ws.catalog.list(MODEL)]
-        hint = did_you_mean(str(key), known) or (f"; trained: {', '.join(known)}" if known
-                                                else "; no probe is trained yet")
-        raise UserError(f"no trained probe {str(key)!r} in workspace {ws.root}{hint}")
+    art = _recorded(ws, MODEL, str(key), "no trained probe", "no probe is trained yet")
     folder = ws.abspath(art)
     found = next((f for f in (folder / "model.keras", folder / "model.joblib") if f.is_file()), None)
     if found is None:

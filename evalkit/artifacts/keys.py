@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import ClassVar, get_type_hints
 
 import numpy as np
 
@@ -21,6 +22,7 @@ KINDS = (MINISET, MODEL, PREDICTIONS, POOL, DISCOVERY, EVALSET, EXPLANATION, SCO
          FINGERPRINT_REFERENCE, REPORT, PIPELINE)
 
 _NAME = r"[^/\s]+"
+_FIELD = re.compile(r"\{(\w+)\}")
 
 
 def image_hash(img: np.ndarray) -> str:
@@ -28,121 +30,132 @@ def image_hash(img: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(img, dtype=np.uint8).tobytes()).hexdigest()
 
 
-def _match(pattern: re.Pattern, text: str, what: str, example: str) -> re.Match:
-    m = pattern.match(str(text))
-    if m is None:
-        raise UserError(f"{what} must look like {example}, got {text!r}")
-    return m
+class _Key:
+    """A key class declares its text format(s) once, e.g. ``"{probe}/seed{seed}"``: ``str(key)``
+    builds the text and ``Key.parse(text)`` reads it back (UserError if malformed). A field's
+    pattern follows its type (int: digits, another key: that key's format, str: one path part)
+    unless ``_PATTERNS`` names it."""
+
+    _FORMATS: ClassVar[tuple[str, ...]]
+    _WHAT: ClassVar[str]
+    _PATTERNS: ClassVar[dict[str, str]] = {}
+
+    def _format(self) -> str:
+        return self._FORMATS[0]
+
+    def __str__(self) -> str:
+        return self._format().format(**{f.name: getattr(self, f.name) for f in fields(self)})
+
+    @classmethod
+    def _pattern(cls, fmt: str, named: bool = True) -> str:
+        types, out, pos = get_type_hints(cls), [], 0
+        for m in _FIELD.finditer(fmt):
+            t = types[m[1]]
+            sub = cls._PATTERNS.get(m[1]) or (r"\d+" if t is int else t._pattern(t._FORMATS[0], named=False)
+                                              if isinstance(t, type) and issubclass(t, _Key) else _NAME)
+            out += [re.escape(fmt[pos:m.start()]), f"(?P<{m[1]}>{sub})" if named else f"(?:{sub})"]
+            pos = m.end()
+        return "".join(out) + re.escape(fmt[pos:])
+
+    @classmethod
+    def parse(cls, text):
+        if isinstance(text, cls):
+            return text
+        types = get_type_hints(cls)
+        for fmt in cls._FORMATS:
+            m = re.fullmatch(cls._pattern(fmt), str(text))
+            if m is not None:
+                return cls(**{k: types[k].parse(v) if isinstance(types[k], type) and issubclass(types[k], _Key)
+                              else types[k](v) for k, v in m.groupdict().items()})
+        shape = _FIELD.sub(lambda m: m[1].upper(), cls._FORMATS[0])
+        raise UserError(f"{cls._WHAT} must look like {shape} (e.g. {cls._EXAMPLE}), got {text!r}")
 
 
 @dataclass(frozen=True, order=True)
-class Pool:
-    """An evaluation pool: one split of one dataset, written ``dataset/split``."""
+class Pool(_Key):
+    """An evaluation pool: one split of one dataset."""
 
     dataset: str
     split: str
-    _RE = re.compile(rf"^(?P<dataset>{_NAME})/(?P<split>{_NAME})$")
-
-    def __str__(self) -> str:
-        return f"{self.dataset}/{self.split}"
-
-    @classmethod
-    def parse(cls, text: "str | Pool") -> "Pool":
-        if isinstance(text, Pool):
-            return text
-        m = _match(cls._RE, text, "a pool", "DATASET/SPLIT (e.g. cifar10/test)")
-        return cls(m["dataset"], m["split"])
+    _FORMATS = ("{dataset}/{split}",)
+    _WHAT, _EXAMPLE = "a pool", "cifar10/test"
 
 
 @dataclass(frozen=True, order=True)
-class ModelKey:
-    """A trained probe run: ``{probe}/seed{seed}``."""
+class ModelKey(_Key):
+    """A trained probe run."""
 
     probe: str
     seed: int
-    _RE = re.compile(rf"^(?P<probe>{_NAME})/seed(?P<seed>\d+)$")
-    _REF = re.compile(rf"^(?P<probe>{_NAME})/(?:seed)?(?P<seed>\d+)$")
-
-    def __str__(self) -> str:
-        return f"{self.probe}/seed{self.seed}"
-
-    @classmethod
-    def parse(cls, text: str) -> "ModelKey":
-        m = _match(cls._RE, text, "a model key", "PROBE/seedN (e.g. control/seed0)")
-        return cls(m["probe"], int(m["seed"]))
+    _FORMATS = ("{probe}/seed{seed}",)
+    _WHAT, _EXAMPLE = "a model key", "control/seed0"
 
     @classmethod
     def parse_ref(cls, text: str) -> "ModelKey":
         """A user's reference to a probe run: 'control/0' or 'control/seed0'."""
-        m = _match(cls._REF, text.strip(), "a probe reference", "NAME/SEED (e.g. control/0)")
-        return cls(m["probe"], int(m["seed"]))
+        return _ProbeRef.parse(text.strip()).model
 
     @property
     def folder(self) -> str:
         """Workspace-relative folder of the model files."""
-        return f"models/{self.probe}/seed{self.seed}"
+        return f"models/{self}"
+
+
+@dataclass(frozen=True)
+class _ProbeRef(_Key):
+    name: str
+    seed: int
+    _FORMATS = ("{name}/{seed}", "{name}/seed{seed}")
+    _WHAT, _EXAMPLE = "a probe reference", "control/0"
+
+    @property
+    def model(self) -> ModelKey:
+        return ModelKey(self.name, self.seed)
 
 
 @dataclass(frozen=True, order=True)
-class PredictionsKey:
-    """A probe run's predictions on a pool: ``{probe}/seed{seed}/{dataset}/{split}``."""
+class PredictionsKey(_Key):
+    """A probe run's predictions on a pool."""
 
     model: ModelKey
     pool: Pool
-    _RE = re.compile(rf"^(?P<model>{_NAME}/seed\d+)/(?P<pool>{_NAME}/{_NAME})$")
-
-    def __str__(self) -> str:
-        return f"{self.model}/{self.pool}"
-
-    @classmethod
-    def parse(cls, text: str) -> "PredictionsKey":
-        m = _match(cls._RE, text, "a predictions key", "PROBE/seedN/DATASET/SPLIT")
-        return cls(ModelKey.parse(m["model"]), Pool.parse(m["pool"]))
+    _FORMATS = ("{model}/{pool}",)
+    _WHAT, _EXAMPLE = "a predictions key", "control/seed0/cifar10/test"
 
     @property
     def path(self) -> str:
-        return f"predictions/{self.model.probe}/seed{self.model.seed}/{self.pool}.npz"
+        return f"predictions/{self}.npz"
 
 
 @dataclass(frozen=True, order=True)
-class ExplanationKey:
-    """Maps of one probe run on one evaluation set: ``{set}/{method}/{probe}/seed{seed}``."""
+class ExplanationKey(_Key):
+    """Maps of one probe run on one evaluation set (a set id may hold any character)."""
 
     set_id: str
     method: str
     model: ModelKey
-    _RE = re.compile(rf"^(?P<set>.+)/(?P<method>{_NAME})/(?P<model>{_NAME}/seed\d+)$")
-
-    def __str__(self) -> str:
-        return f"{self.set_id}/{self.method}/{self.model}"
-
-    @classmethod
-    def parse(cls, text: str) -> "ExplanationKey":
-        m = _match(cls._RE, text, "an explanation key", "SET/METHOD/PROBE/seedN")
-        return cls(m["set"], m["method"], ModelKey.parse(m["model"]))
+    _FORMATS = ("{set_id}/{method}/{model}",)
+    _WHAT, _EXAMPLE = "an explanation key", "control>blur/gradcam/control/seed0"
+    _PATTERNS = {"set_id": ".+"}
 
     @property
     def folder(self) -> str:
-        return f"explanations/{self.set_id}/{self.method}/{self.model.probe}/seed{self.model.seed}"
+        return f"explanations/{self}"
 
 
 @dataclass(frozen=True, order=True)
-class MinisetKey:
-    """A mini-set: ``{dataset}/n{size}/seed{seed}`` (plus ``/{split}`` when not drawn from train)."""
+class MinisetKey(_Key):
+    """A mini-set of a split (the split is written only when it is not ``train``)."""
 
     dataset: str
     size: int
     seed: int
     split: str = "train"
-    _RE = re.compile(rf"^(?P<dataset>{_NAME})/n(?P<size>\d+)/seed(?P<seed>\d+)(?:/(?P<split>{_NAME}))?$")
+    _FORMATS = ("{dataset}/n{size}/seed{seed}", "{dataset}/n{size}/seed{seed}/{split}")
+    _WHAT, _EXAMPLE = "a mini-set key", "cifar10/n2000/seed0"
 
-    def __str__(self) -> str:
-        return f"{self.dataset}/n{self.size}/seed{self.seed}" + ("" if self.split == "train" else f"/{self.split}")
-
-    @classmethod
-    def parse(cls, text: str) -> "MinisetKey":
-        m = _match(cls._RE, text, "a mini-set key", "DATASET/nSIZE/seedN[/SPLIT]")
-        return cls(m["dataset"], int(m["size"]), int(m["seed"]), m["split"] or "train")
+    def _format(self) -> str:
+        return self._FORMATS[self.split != "train"]
 
     @property
     def path(self) -> str:
