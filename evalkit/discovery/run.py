@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..artifacts import Pool, check_pool_dataset
+from ..artifacts import Pool, check_pool_dataset, pool_info
 from ..data.images import ImageSplit
 from ..errors import DataError
 from ..workspace import Workspace
@@ -47,7 +47,7 @@ def discover_workspace(ws: Workspace, pool: str, settings: DiscoverySettings, da
     images = _pool_images(ws, pool, dataset)
     check_pool_images(matrix, images)
     if matrix.class_names != tuple(images.class_names):
-        if ws.catalog.get("pool", pool) is not None:
+        if pool_info(ws, pool) is not None:
             raise DataError(f"pool {pool}: the dataset's class names {list(images.class_names)} differ from "
                             f"the recorded ones {list(matrix.class_names)}; use the data the probes were trained on")
         matrix = replace(matrix, class_names=tuple(images.class_names))

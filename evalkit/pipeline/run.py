@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..artifacts import PIPELINE
 from ..workspace import Workspace, atomic_write_text
 from . import stages
 from .config import PipelineConfig, load_config
@@ -127,5 +128,5 @@ def _record_timings(ws: Workspace, cfg: PipelineConfig, timings: list[StageTimin
            "stages": [asdict(t) for t in timings], "total_seconds": total,
            "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     atomic_write_text(ws.root / rel, json.dumps(doc, indent=1, default=str))
-    ws.catalog.record("pipeline", cfg.name, rel, settings={"config": str(cfg.path)},
+    ws.catalog.record(PIPELINE, cfg.name, rel, settings={"config": str(cfg.path)},
                       meta={"total_seconds": total, "executor": executor})

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from ..version import __version__
-from ..artifacts import (EXPLANATION, ExplanationKey, ModelKey, Pool, PredictionsKey, image_hash, read_evalset,
-                         read_predictions, read_scores)
+from ..artifacts import (EXPLANATION, PIPELINE, POOL, ExplanationKey, ModelKey, Pool, PredictionsKey, image_hash,
+                         read_evalset, read_predictions, read_scores)
 from ..errors import DataError
+from ..version import __version__
 from . import sections
 from .images import thumbnail_data_uri
 
@@ -176,7 +176,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
             discovery = {"pool": a.key, **sections.discovery_summary(_json(ws.abspath(a)))}
 
     pipeline_runs = []
-    for a in ws.catalog.list("pipeline"):
+    for a in ws.catalog.list(PIPELINE):
         with _guard(problems, f"pipeline run {a.key}"):
             pipeline_runs.append(_json(ws.abspath(a)))
 
@@ -232,7 +232,7 @@ def _grid_files(ws, artifact) -> list[Path]:
 
 def pool_dataset_name(ws) -> str | None:
     """The dataset name of the workspace's evaluation pool (for loading thumbnails), or None."""
-    pools = ws.catalog.list("pool")
+    pools = ws.catalog.list(POOL)
     if not pools:
         return None
     return str(_json(ws.abspath(pools[0])).get("dataset") or Pool.parse(pools[0].key).dataset)

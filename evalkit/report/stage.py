@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..artifacts import REPORT
 from ..errors import UserError
 from ..workspace import atomic_write_text
 from .collect import collect_report_data
@@ -46,7 +47,7 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
         rel = out.resolve().relative_to(ws.root)
     except ValueError:
         rel = out.resolve()
-    ws.catalog.record("report", name, str(rel), settings={"templates": str(templates) if templates else None},
+    ws.catalog.record(REPORT, name, str(rel), settings={"templates": str(templates) if templates else None},
                       meta={"bytes": size, "html_bytes": index.stat().st_size, "figures": len(ledger.values),
                             "files": [p.name for p in written], "images": data["meta"]["images_available"],
                             "over_size_budget": size > MAX_REPORT_BYTES})
