@@ -5,7 +5,7 @@
 
 Uses the trained control probe of the bank workspace (``--bank``, kind 'model',
 key 'control/seed0') when there is one, else a freshly built (untrained) control-architecture
-model (probes/control.toml via evalkit.probes.pipeline.build_model); the output says which.
+model (probes/control.toml via evalkit.probes.tfdata.build_model); the output says which.
 Speed does not depend on the weights or the image content: inputs are synthetic 32x32 images.
 Set-up (flattening the model, the first call) is excluded from both timings. TensorFlow runs
 on 2 threads (the target machine has 2 cores). Exit status 1 if batched is < 5x faster.
@@ -33,7 +33,7 @@ def control_model(bank: Path, seed: int):
 
             return load_probe_model(ws, "control", seed).keras_model, f"trained control/seed{seed} from {bank}"
     from evalkit.probes import load_probe_spec
-    from evalkit.probes.pipeline import build_model
+    from evalkit.probes.tfdata import build_model
 
     model = build_model(load_probe_spec("control"), (32, 32, 3), 10, seed=seed)
     return model, "freshly built control-architecture model (untrained; no trained control in the bank yet)"

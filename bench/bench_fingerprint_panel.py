@@ -120,9 +120,9 @@ def score_and_fingerprint(ws, dataset, model_path: Path, name: str, apis_dir: Pa
 
 
 def _cue_of_probe(probe):
-    from evalkit.fingerprint.cues import PROBE_BLIND_CUE
+    from evalkit.fingerprint.cues import probe_cues
 
-    return PROBE_BLIND_CUE.get(probe, "other")
+    return probe_cues().get(probe, "other")
 
 
 def outcome(fp: dict, expected) -> str:

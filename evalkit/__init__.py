@@ -6,9 +6,13 @@ Pipeline (one subpackage per stage)::
                                                                    (pipeline runs them all)
 
 ``evalkit.run(config)`` runs the whole pipeline (see :mod:`evalkit.pipeline`); the stage
-functions live in ``evalkit.pipeline`` and in each stage's subpackage.
+functions live in ``evalkit.pipeline`` and in each stage's subpackage. Stage packages never import
+from this module (the version lives in ``evalkit.version``); the contract between stages is
+:mod:`evalkit.artifacts`.
 """
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "run"]
 
 
 def run(config, **kwargs):

@@ -7,7 +7,7 @@ import pytest
 
 from evalkit.data import load_dataset
 from evalkit.data.synthetic import SYNTHETIC_CLASSES
-from test_data_helpers import (CIFAR_CLASSES, _private_cache, png_bytes, tar_folder, tiny_images,  # noqa: F401
+from data_helpers import (CIFAR_CLASSES, _private_cache, png_bytes, tar_folder, tiny_images,  # noqa: F401
                                write_cifar_batches, write_image_folder, zip_folder)
 
 

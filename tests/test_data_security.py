@@ -13,7 +13,7 @@ import pytest
 from evalkit.data import load_dataset
 from evalkit.data.safe_pickle import safe_loads
 from evalkit.errors import DataError
-from test_data_helpers import (_private_cache, png_bytes, tar_folder, tiny_images,  # noqa: F401
+from data_helpers import (_private_cache, png_bytes, tar_folder, tiny_images,  # noqa: F401
                                write_cifar_batches, write_image_folder, zip_folder)
 
 

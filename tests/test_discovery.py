@@ -166,7 +166,7 @@ def test_label_audit_flags_confident_unanimous_errors_and_keeps_them_out():
 
 
 def test_bad_settings_are_user_errors():
-    with pytest.raises(UserError, match="--size"):
+    with pytest.raises(UserError, match="discovery size"):
         DiscoverySettings(size=0)
-    with pytest.raises(UserError, match="--correction"):
+    with pytest.raises(UserError, match="discovery correction"):
         DiscoverySettings(correction="fdr")

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from discovery_helpers import probs_from_correct, write_predictions
-from evalkit.discovery import DiscoverySettings, image_hash, load_correctness, load_set
+from evalkit.artifacts import image_hash, load_evalset as load_set
+from evalkit.discovery import DiscoverySettings, load_correctness
 from evalkit.discovery.run import discover_workspace
 from evalkit.errors import DataError, UserError
 

@@ -104,4 +104,4 @@ def test_cli_explain(setup, run_cli):
     assert code == 2 and "did you mean 'gradcam'" in err and "Traceback" not in err
     code, out, err = run_cli("explain", "--set", "control>rest", "--layer", "conv3",
                              "--probes", "control", "--workspace", str(ws.root))
-    assert code == 2 and "--layer 'conv3'" in err and "did you mean" in err
+    assert code == 2 and "layer 'conv3'" in err and "did you mean" in err

@@ -1,13 +1,16 @@
 """Bias fingerprint: statistics, planted-bias verdicts, no-bias control, too-few-data, coverage."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from evalkit.errors import UserError
 from evalkit.fingerprint import CUES, EvalSetSpec, Trials, fingerprint_from_trials
-from evalkit.fingerprint.simulate import SIM_PROBES, CueWorld, simulate_trials
-from evalkit.fingerprint.stats import cohen_kappa, kappa_from_rates, wilson_ci
+from fingerprint_sim import SIM_PROBES, CueWorld, simulate_trials
+from evalkit.fingerprint.stats import cohen_kappa, kappa_from_rates
+from evalkit.stats import wilson_ci
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +23,7 @@ def test_wilson_matches_known_values():
     assert lo == pytest.approx(0.2366, abs=1e-4) and hi == pytest.approx(0.7634, abs=1e-4)
     lo, hi = wilson_ci(0, 10)
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
-    assert wilson_ci(0, 0) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in wilson_ci(0, 0))  # no images, no interval (as in the report)
 
 
 def test_kappa_matches_sklearn_and_bounds():
@@ -155,3 +158,25 @@ def test_blind_probes_anchor_the_ablation_score(world):
         p: v for p, v in low.items() if p != "blur"}})
     naive = fingerprint_from_trials(unanchored, "blur-hit", n_boot=200)["cue_profile"]["fine_texture"]
     assert naive["components"]["ablation:lowpass"] > anchored["components"]["ablation:lowpass"] + 0.2
+
+
+def test_cues_come_from_the_probe_files(tmp_path, monkeypatch, project_root):
+    """users/blind follow `[bias] blind_to`: the project's bank as before, and a user's own probe
+    files take part (a colour-blind one becomes a blind reference, a plain CNN a standard one)."""
+    from evalkit.fingerprint.cues import probe_cues, reference_probes
+
+    assert CUES.get("colour").users == ("control", "kernel5")
+    assert CUES.get("colour").blind == ("grayscale", "zca_shift")
+    assert CUES.get("fine_texture").blind == ("blur",) and CUES.get("global_shape").blind == ("patch_shuffle",)
+    assert CUES.get("orientation").users == CUES.get("orientation").blind == ()  # no blind probe: absolute scale
+    assert "knn" not in reference_probes() and "knn" not in probe_cues()
+    gray = (project_root / "probes" / "grayscale.toml").read_text()
+    (tmp_path / "mono.toml").write_text(gray)
+    (tmp_path / "mycnn.toml").write_text((project_root / "probes" / "control.toml").read_text())
+    (tmp_path / "sharp.toml").write_text(gray.replace('blind_to = ["grayscale", "channel_permute"]',
+                                                      'blind_to = ["lowpass"]'))
+    monkeypatch.setenv("EVALKIT_PROBES_PATH", str(tmp_path))
+    assert CUES.get("colour").blind == ("grayscale", "mono", "zca_shift")
+    assert CUES.get("fine_texture").blind == ("blur", "sharp")
+    assert CUES.get("colour").users == ("control", "kernel5", "mycnn")
+    assert probe_cues()["mono"] == "colour" and probe_cues()["mycnn"] is None

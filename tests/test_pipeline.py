@@ -167,6 +167,13 @@ def test_config_validation_fails_before_any_work(tmp_path, run_cli):
         "seeds.toml": (good.replace("seeds = [0, 1]", "seeds = [0]"), "at least 2"),
         "executor.toml": (good.replace('name = "tiny"', 'name = "tiny"\nexecutor = "dask"'), "executor"),
         "ablation.toml": (good.replace('"mirror"]', '"mirrror"]'), "mirrror"),
+        "discovery.toml": (good.replace("[discovery]\nsize = 10", "[discovery]\nsize = 0"),
+                           "[discovery] size must be >= 1"),
+        "correction.toml": (good.replace("[discovery]\n", '[discovery]\ncorrection = "fdr"\n'),
+                            "[discovery] correction must be one of"),
+        "max_images.toml": (good.replace("[explain]\n", "[explain]\nmax_images = 0\n"),
+                            "[explain] max_images must be >= 1"),
+        "report.toml": (good.replace('[report]\nname = "tiny"', '[report]\nname = "a/b"'), "report name"),
     }
     for name, (text, needle) in cases.items():
         path = tmp_path / name
@@ -186,3 +193,49 @@ def test_demo_and_full_configs_are_valid(project_root):
     assert demo.heldout_enabled and demo.apis and demo.apis[0].serve == "heldout"
     assert set(full.probes) >= {"control", "kernel5", "zca_shift", "grayscale", "blur", "patch_shuffle"}
     assert len(full.seeds) == 4 and full.train_size == 5000 and full.epochs == 20
+
+
+
+def test_run_retrains_stale_probes_and_recomputes_later_stages(local_run, tmp_path, monkeypatch, project_root):
+    """`evalkit run` uses the probes stage's own staleness check: changed epochs retrain every
+    bank run, a changed probe file retrains that probe only; every later stage follows."""
+    import shutil
+
+    reference, _ = local_run
+    ws_root = tmp_path / "ws"
+    shutil.copytree(reference.workspace, ws_root)
+    ws = Workspace(ws_root)
+    kinds = ("model", "predictions", "discovery", "evalset", "explanation", "scores", "fingerprint")
+
+    def state():
+        return {k: {a.key: a.created for a in ws.catalog.list(k)} for k in kinds}
+
+    def go(text):
+        config = tmp_path / "tiny.toml"
+        config.write_text(text)
+        lines: list[str] = []
+        run(config, workspace=ws_root, echo=lines.append, progress=False)
+        return lines
+
+    first = state()
+    assert all(first[k] for k in kinds)
+    lines = go(TINY.read_text().replace("epochs = 6\nbatch_size", "epochs = 5\nbatch_size")
+               .replace("[explain]\n", "[explain]\nmax_images = 4\n"))
+    assert any("0 already done, 4 to train" in line for line in lines), lines
+    assert any("held-out control/seed1000 already trained" in line for line in lines), lines
+    assert {a.settings["epochs"] for a in ws.catalog.list("model")} == {5}
+    assert {a.meta["n_images"] for a in ws.catalog.list("explanation")} == {4}  # [explain] max_images
+    second = state()
+    for kind in kinds:  # every bank run retrained and every later stage recomputed
+        assert second[kind] and all(second[kind][k] > first[kind].get(k, 0) for k in second[kind]), kind
+
+    probes_dir = tmp_path / "probes"    # a later probes folder overrides the project's grayscale.toml
+    probes_dir.mkdir()
+    gray = (project_root / "probes" / "grayscale.toml").read_text()
+    (probes_dir / "grayscale.toml").write_text(gray.replace("learning_rate = 0.001", "learning_rate = 0.0011"))
+    monkeypatch.setenv("EVALKIT_PROBES_PATH", str(probes_dir))
+    lines = go((tmp_path / "tiny.toml").read_text())
+    assert any("2 already done, 2 to train" in line for line in lines), lines
+    third = state()
+    assert {k for k, t in third["model"].items() if t > second["model"][k]} == {"grayscale/seed0", "grayscale/seed1"}
+    assert third["discovery"] != second["discovery"]

@@ -6,7 +6,7 @@ import pytest
 
 from evalkit.fingerprint import fingerprint_from_trials
 from evalkit.fingerprint.cues import CUES
-from evalkit.fingerprint.simulate import SIM_PROBES, TRANSFORM_CUE, CueWorld, simulate_trials
+from fingerprint_sim import SIM_PROBES, TRANSFORM_CUE, CueWorld, simulate_trials
 from evalkit.planning import DrawLedger, PlanningData, QueryPlanner, estimate_pool_accuracy
 from evalkit.planning.design import difficulty_strata, neyman_allocation
 from evalkit.planning.planner import weighted_trials

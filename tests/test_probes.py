@@ -201,7 +201,7 @@ def test_augmentations_are_seeded(name, images):
     ("cosine", [0.0, 5e-4, 1e-3, 5e-4, 0.0]),
 ])
 def test_warmup_rises_linearly_then_follows_the_schedule(schedule, expected):
-    from evalkit.probes.pipeline import make_optimizer
+    from evalkit.probes.tfdata import make_optimizer
 
     opt = make_optimizer("adam", 1e-3, schedule, total_steps=120, warmup_steps=20)
     rates = [float(opt.learning_rate) if s is None else float(opt._learning_rate(s))
@@ -210,7 +210,7 @@ def test_warmup_rises_linearly_then_follows_the_schedule(schedule, expected):
 
 
 def test_no_warmup_keeps_a_constant_rate():
-    from evalkit.probes.pipeline import make_optimizer
+    from evalkit.probes.tfdata import make_optimizer
 
     assert float(make_optimizer("adam", 1e-3, "constant", total_steps=100).learning_rate) == pytest.approx(1e-3)
     with pytest.raises(ConfigError, match="warmup_epochs must be >= 0"):

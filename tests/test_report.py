@@ -11,7 +11,7 @@ import pytest
 
 from evalkit.report import collect_report_data, render_report
 from evalkit.report.render import format_value
-from evalkit.report.stats import wilson_ci
+from evalkit.stats import wilson_ci
 from evalkit.workspace import Workspace
 from report_fixtures import (API, CLASS_PAYLOAD, IMG_PAYLOAD, SECRET, XSS_PAYLOAD,
                              build_report_workspace)
@@ -261,3 +261,17 @@ def test_report_of_the_fingerprint_stage_output(tmp_path):
     html = render_report(fx["ws"]).read_text(encoding="utf-8")
     from markupsafe import escape
     assert str(escape(fp["verdict"])) in html
+
+
+def test_undefined_explanation_figures_render_as_missing(tmp_path):
+    """A sanity check with no defined correlation (NaN) is shown as missing, not a broken report.json."""
+    fx = build_report_workspace(tmp_path / "ws")
+    set_id = "control>rest"
+    fx["ws"].catalog.record("explanation", f"{set_id}/gradcam/control/seed0", "explanations/none",
+                            meta={"layer": "cnn/conv2", "n_images": 3, "sanity": {"spearman_mean": float("nan")},
+                                  "faithfulness": {"predicted": {"deletion": float("nan"), "random": 0.5}}})
+    report_json = render_report(fx["ws"]).parent / "report.json"
+    figs = json.loads(report_json.read_text())["figures"]
+    prefix = f"set/{set_id}/explain/gradcam/control/seed0/"
+    assert figs[prefix + "deletion_random"] == 0.5
+    assert figs[prefix + "sanity_spearman"] is None and figs[prefix + "deletion"] is None  # missing, not NaN

@@ -42,7 +42,8 @@ def discover_cmd(
 ) -> None:
     """Find image subsets where probes disagree, validated on held-out probe seeds."""
     from ..discovery.discover import DiscoverySettings
-    from ..discovery.run import discover_workspace, load_pool_images
+    from ..artifacts import open_pool_dataset
+    from ..discovery.run import discover_workspace
     from ..workspace import Workspace
 
     settings = DiscoverySettings(size=size, balanced=balanced, min_margin=min_margin, max_reuse=max_reuse,
@@ -50,7 +51,7 @@ def discover_cmd(
                                  n_boot=n_boot, alpha=alpha, correction=correction,
                                  split_seed=split_seed, random_state=seed)
     ws = Workspace.from_option(workspace)
-    run = discover_workspace(ws, pool, settings, lambda: load_pool_images(pool, data),
+    run = discover_workspace(ws, pool, settings, lambda: open_pool_dataset(ws, pool, data),
                              store_flagged=store_flagged, force=force,
                              probes=parse_name_list(probes))
     doc = run.document
@@ -74,13 +75,14 @@ def discover_cmd(
 @sets_app.command("list")
 def sets_list(workspace: Optional[Path] = WorkspaceOption) -> None:
     """List the stored evaluation sets."""
-    from ..discovery.store import list_sets
+    from ..artifacts import EVALSET, load_evalsets
     from ..workspace import Workspace
 
-    docs = list_sets(Workspace.from_option(workspace))
-    if not docs:
+    ws = Workspace.from_option(workspace)
+    if not ws.catalog.list(EVALSET):
         typer.echo("no evaluation sets; run 'evalkit discover'")
         return
+    docs = load_evalsets(ws, kept=False)
     typer.echo(f"{'id':<28} {'n':>4} {'gap':>7} {'95% CI':>18} {'random':>7}  kept")
     for d in docs:
         typer.echo(f"{d['id']:<28} {len(d['indices']):>4} {d['gap']:>+7.3f} {_fmt_ci(d['gap_ci']):>18} "
@@ -91,10 +93,10 @@ def sets_list(workspace: Optional[Path] = WorkspaceOption) -> None:
 def sets_show(set_id: str = typer.Argument(..., metavar="ID", help="Set id, e.g. 'control>blur'."),
               workspace: Optional[Path] = WorkspaceOption) -> None:
     """Show one evaluation set (statistics and its first images)."""
-    from ..discovery.store import load_set
+    from ..artifacts import load_evalset
     from ..workspace import Workspace
 
-    d = load_set(Workspace.from_option(workspace), set_id)
+    d = load_evalset(Workspace.from_option(workspace), set_id)
     brief = {k: v for k, v in d.items() if k not in ("indices", "ids", "hashes", "labels")}
     brief["n"] = len(d["indices"])
     counts = {}
@@ -112,14 +114,13 @@ def sets_export(set_id: str = typer.Argument(..., metavar="ID", help="Set id, e.
                 workspace: Optional[Path] = WorkspaceOption,
                 data: Optional[str] = DataOption) -> None:
     """Export a set as manifest.json + DIR/<class>/<id>.png (usable without evalkit)."""
+    from ..artifacts import Pool, load_evalset, open_pool_dataset
     from ..discovery.export import export_set
-    from ..discovery.run import load_pool_images, split_pool
-    from ..discovery.store import load_set
     from ..workspace import Workspace
 
     ws = Workspace.from_option(workspace)
-    pool = load_set(ws, set_id)["pool"]
-    images = load_pool_images(pool, data).split(split_pool(pool)[1])
+    pool = Pool.parse(load_evalset(ws, set_id)["pool"])
+    images = open_pool_dataset(ws, pool, data).split(pool.split)
     path = export_set(ws, set_id, to, images)
     typer.echo(f"exported {set_id} to {path.parent} (manifest: {path})")
 

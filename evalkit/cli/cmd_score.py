@@ -1,7 +1,6 @@
 """CLI commands of the 'score' stage: `evalkit score --api apis/NAME.toml --set ID | --all-sets`."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List, Optional
 
@@ -33,7 +32,8 @@ def score(
 ) -> None:
     """Score a classifier API on evaluation sets (cached, resumable, budget-capped)."""
     from ..errors import UserError
-    from ..scoring import load_api_config, load_evalsets, score_api
+    from ..artifacts import load_evalsets, open_pool_dataset, read_scores
+    from ..scoring import load_api_config, score_api
     from ..scoring.stage import ScoringPlan
     from ..workspace import Workspace
 
@@ -43,7 +43,7 @@ def score(
     config = load_api_config(api)
     ws = Workspace.from_option(workspace)
     sets = load_evalsets(ws, ids)
-    dataset = _load_pool_dataset(ws, sets[0]["pool"], data)
+    dataset = open_pool_dataset(None, sets[0]["pool"], data)  # score_api checks it is the pool's data
     chosen = [] if no_ablations else parse_name_list(ablations)
     from ..scoring.api_config import parse_max_queries
     from ..scoring.planned import default_max_queries
@@ -55,7 +55,7 @@ def score(
     if isinstance(result, ScoringPlan):
         typer.echo("dry run: nothing sent")
         return
-    doc = json.loads(ws.abspath(result).read_text("utf-8"))
+    doc = read_scores(ws.abspath(result))
     recs = doc["images"] + [r for rs in doc["ablations"].values() for r in rs]
     scored = sum(r["status"] == "scored" for r in recs)
     typer.echo(f"{doc['api']}: {scored} scored ({doc['abstentions']} abstained), {doc['failures']} failed; "
@@ -65,18 +65,3 @@ def score(
         typer.echo(f"most frequent unmapped labels: {top}")
     typer.echo(f"scores: {ws.abspath(result)}")
 
-
-def _load_pool_dataset(ws, pool: str, data: Optional[str]):
-    """Load the dataset the pool was drawn from and check it is the same data."""
-    from ..data import load_dataset
-    from ..errors import UserError
-
-    name = pool.split("/", 1)[0]
-    dataset = load_dataset(name, data)
-    art = ws.catalog.get("pool", pool)
-    if art is not None:
-        expected = json.loads(ws.abspath(art).read_text("utf-8")).get("source_sha256")
-        if expected and expected != dataset.source_sha256:
-            raise UserError(f"the data given ({dataset.source}) is not the data of pool {pool!r} "
-                            "(checksum differs); pass the same --data as for the earlier stages")
-    return dataset

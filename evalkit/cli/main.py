@@ -12,7 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import typer
 from typer._click import exceptions as click_exc  # typer >= 0.23 vendors click
 
-from .. import __version__
+from ..version import __version__
 from ..errors import UserError
 
 app = typer.Typer(

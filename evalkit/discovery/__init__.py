@@ -13,12 +13,12 @@ from .export import export_set
 from .run import DiscoveryRun, discover_workspace
 from .selection import SubsetSpec, choose_subset, select_subsets, subset_specs
 from .stats import GapEstimate, gap_with_ci, holm, mcnemar_exact
-from .store import image_hash, list_sets, load_discovery, load_set, store_discovery
+from .store import load_discovery, store_discovery
 
 __all__ = [
     "CorrectnessMatrix", "SeedSplit", "load_correctness", "matrix_from_probs", "mean_correctness",
     "split_seeds", "SuspectImage", "audit_labels", "suspect_mask", "DiscoveryResult",
     "DiscoverySettings", "SubsetResult", "discover", "summary_table", "export_set", "SubsetSpec",
     "choose_subset", "select_subsets", "subset_specs", "GapEstimate", "gap_with_ci", "holm",
-    "mcnemar_exact", "image_hash", "DiscoveryRun", "discover_workspace", "list_sets", "load_discovery", "load_set", "store_discovery",
+    "mcnemar_exact", "DiscoveryRun", "discover_workspace", "load_discovery", "store_discovery",
 ]

@@ -1,22 +1,18 @@
 """The correctness matrix (probe x seed x image) built from stored pool predictions, and the
 recorded split of each probe's seeds into a selection half and a validation half.
 
-Reads the `predictions` contract of ARCHITECTURE.md directly: catalog kind ``predictions``,
-key ``{probe}/seed{seed}/{pool}``, an npz with ``probs`` (N, C), ``labels`` (N,), ``ids`` (N,).
+Predictions are read through :mod:`evalkit.artifacts` (keys, npz reader, pool record).
 """
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..artifacts import Pool, pool_info, predictions_rows, read_predictions
 from ..errors import DataError, UserError
 from ..workspace import Workspace
-
-_KEY = re.compile(r"^(?P<probe>[^/]+)/seed(?P<seed>\d+)/(?P<pool>.+)$")
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,41 +90,32 @@ def matrix_from_probs(pool: str, probs: dict, labels, ids, class_names=None,
 def load_correctness(ws: Workspace, pool: str = "cifar10/test", probes=None) -> CorrectnessMatrix:
     """Read the recorded `predictions` artifacts of ``pool`` (all probes, or only ``probes``)
     into a :class:`CorrectnessMatrix`."""
+    pool = str(Pool.parse(pool))
     probs, sources = {}, {}
     labels = ids = None
     first = None
-    recorded = [(a, m) for a in ws.catalog.list("predictions")
-                if (m := _KEY.match(a.key)) is not None and m.group("pool") == pool]
+    recorded = predictions_rows(ws, pool)
     if probes is not None and recorded:
-        _check_probe_names(list(probes), sorted({m.group("probe") for _, m in recorded}), pool)
-        recorded = [(a, m) for a, m in recorded if m.group("probe") in probes]
-    for art, m in recorded:
+        _check_probe_names(list(probes), sorted({k.model.probe for k, _ in recorded}), pool)
+        recorded = [(k, a) for k, a in recorded if k.model.probe in probes]
+    for key, art in recorded:
         path = ws.abspath(art)
         if not path.is_file():
             raise DataError(f"recorded predictions file is missing (key {art.key})", path=path)
         raw = path.read_bytes()
-        try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as z:
-                p, lab, idx = z["probs"], z["labels"], z["ids"]
-        except (KeyError, ValueError, OSError) as exc:
-            raise DataError(f"not a predictions npz with probs/labels/ids: {exc}", path=path) from None
+        pred = read_predictions(path, raw)
         if labels is None:
-            labels, ids, first = lab.astype(np.int64), idx.astype(str), path
-        elif not (np.array_equal(lab, labels) and np.array_equal(idx.astype(str), ids)):
+            labels, ids, first = pred.labels, pred.ids, path
+        elif not (np.array_equal(pred.labels, labels) and np.array_equal(pred.ids, ids)):
             raise DataError(f"labels/ids differ from those in {first}; all predictions of pool "
                             f"{pool} must cover the same images in the same order", path=path)
-        probs[(m.group("probe"), int(m.group("seed")))] = p
+        probs[(key.model.probe, key.model.seed)] = pred.probs
         sources[art.key] = hashlib.sha256(raw).hexdigest()
     if not probs:
-        known = sorted({_KEY.match(a.key).group("pool") for a in ws.catalog.list("predictions")
-                        if _KEY.match(a.key)})
+        known = sorted({str(k.pool) for k, _ in predictions_rows(ws)})
         raise UserError(f"workspace {ws.root} has no predictions for pool {pool!r}"
                         + (f"; it has: {', '.join(known)}" if known else "; run the probes stage first"))
-    pool_art = ws.catalog.get("pool", pool)
-    class_names = None
-    if pool_art is not None and ws.abspath(pool_art).is_file():
-        import json
-        class_names = json.loads(ws.abspath(pool_art).read_text()).get("class_names")
+    class_names = (pool_info(ws, pool) or {}).get("class_names")
     return matrix_from_probs(pool, probs, labels, ids, class_names, sources)
 
 
@@ -178,5 +165,5 @@ def _check_probe_names(wanted: list[str], have: list[str], pool: str) -> None:
 
     for name in wanted:
         if name not in have:
-            raise UserError(f"--probes: no predictions of probe {name!r} for pool {pool}"
+            raise UserError(f"no predictions of probe {name!r} on pool {pool}"
                             f"{did_you_mean(name, have)}; trained: {', '.join(have)}")

@@ -40,19 +40,19 @@ class DiscoverySettings:
 
     def __post_init__(self):
         if self.size < 1:
-            raise UserError(f"--size must be >= 1, got {self.size}")
+            raise UserError(f"discovery size must be >= 1, got {self.size}")
         if not -1.0 <= self.min_margin < 1.0:
-            raise UserError(f"--min-margin must be in [-1, 1), got {self.min_margin}")
+            raise UserError(f"discovery min_margin must be in [-1, 1), got {self.min_margin}")
         if self.max_reuse is not None and self.max_reuse < 1:
-            raise UserError(f"--max-reuse must be >= 1, got {self.max_reuse}")
+            raise UserError(f"discovery max_reuse must be >= 1, got {self.max_reuse}")
         if not 0.0 < self.alpha < 1.0:
-            raise UserError(f"--alpha must be in (0, 1), got {self.alpha}")
+            raise UserError(f"discovery alpha must be in (0, 1), got {self.alpha}")
         if self.n_boot < 100:
-            raise UserError(f"--n-boot must be >= 100, got {self.n_boot}")
+            raise UserError(f"discovery n_boot must be >= 100, got {self.n_boot}")
         if not 0.0 <= self.audit_confidence <= 1.0:
-            raise UserError(f"--audit-confidence must be in [0, 1], got {self.audit_confidence}")
+            raise UserError(f"discovery audit_confidence must be in [0, 1], got {self.audit_confidence}")
         if self.correction not in CORRECTIONS:
-            raise UserError(f"--correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
+            raise UserError(f"discovery correction must be one of {', '.join(CORRECTIONS)}, got {self.correction!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -13,7 +13,7 @@ from PIL import Image
 from ..data.images import ImageSplit
 from ..errors import DataError, UserError
 from ..workspace import Workspace, atomic_write_bytes, atomic_write_text
-from .store import image_hash, load_set
+from ..artifacts import image_hash, load_evalset
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _IMAGE_EXT = re.compile(r"\.(png|jpe?g|bmp|gif|webp)$", re.IGNORECASE)
@@ -37,20 +37,20 @@ def export_set(ws: Workspace, set_id: str, to: str | Path, images: ImageSplit) -
     """Write set ``set_id`` to folder ``to``: verify every image against its stored content hash,
     save it as PNG, then write manifest.json (written last, so its presence means complete).
     Returns the manifest path. ``to`` must not exist or be empty."""
-    doc = load_set(ws, set_id)
+    doc = load_evalset(ws, set_id)
     out = Path(to).expanduser()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise UserError("export folder exists and is not empty; choose a new --to folder", path=out)
+        raise UserError("export folder exists and is not empty; choose a new folder", path=out)
     if len(images) <= max(doc["indices"], default=-1):
         raise DataError(f"set {set_id}: the dataset has {len(images)} images in its pool split but the "
-                        f"set indexes image {max(doc['indices'])}; pass the --data used for discovery")
+                        f"set indexes image {max(doc['indices'])}; use the data discovery ran on")
     classes = doc["class_names"]
     entries, used = [], set()
     for index, img_id, digest, label in zip(doc["indices"], doc["ids"], doc["hashes"], doc["labels"]):
         img = images.images[index]
         if str(images.ids[index]) != img_id or image_hash(img) != digest:
             raise DataError(f"set {set_id}: pool image {index} ({img_id}) differs from the one discovered "
-                            f"(id or content hash changed); pass the --data used for discovery")
+                            f"(id or content hash changed); use the data discovery ran on")
         rel = f"{safe_name(classes[label])}/{safe_name(img_id)}.png"
         if rel in used:
             rel = f"{safe_name(classes[label])}/{safe_name(img_id)}_{index}.png"

@@ -1,11 +1,11 @@
 """Discovery on a workspace: read predictions, discover, store — skipped when already up to date."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 
-from ..data.images import ImageSplit, LoadedDataset
-from ..errors import DataError, UserError
+from ..artifacts import Pool, check_pool_dataset, pool_info
+from ..data.images import ImageSplit
+from ..errors import DataError
 from ..workspace import Workspace
 from .correctness import load_correctness, split_seeds
 from .discover import DiscoverySettings, discover
@@ -20,32 +20,12 @@ class DiscoveryRun:
     skipped: bool
 
 
-def split_pool(pool: str) -> tuple[str, str]:
-    """'cifar10/test' -> ('cifar10', 'test')."""
-    if "/" not in pool:
-        raise UserError(f"--pool must look like DATASET/SPLIT (e.g. cifar10/test), got {pool!r}")
-    name, split = pool.rsplit("/", 1)
-    return name, split
-
-
-def load_pool_images(pool: str, data=None) -> LoadedDataset:
-    """Load the dataset of ``pool`` with ``evalkit.data.load_dataset`` (data: path, 'synthetic:...')."""
-    from ..data import load_dataset
-
-    name = split_pool(pool)[0]
-    if name == "synthetic" and data is None:
-        data = "synthetic"
-    return load_dataset(name, data)
-
-
-def _pool_images(ws: Workspace, pool: str, dataset) -> tuple[ImageSplit, str | None, str | None]:
+def _pool_images(ws: Workspace, pool: str, dataset) -> ImageSplit:
+    """The pool's images; a LoadedDataset is first checked against the recorded pool."""
     if isinstance(dataset, ImageSplit):
-        return dataset, None, None
-    recorded = None
-    art = ws.catalog.get("pool", pool)
-    if art is not None and ws.abspath(art).is_file():
-        recorded = json.loads(ws.abspath(art).read_text()).get("source_sha256")
-    return dataset.split(split_pool(pool)[1]), recorded, dataset.source_sha256
+        return dataset
+    check_pool_dataset(ws, pool, dataset)
+    return dataset.split(Pool.parse(pool).split)
 
 
 def discover_workspace(ws: Workspace, pool: str, settings: DiscoverySettings, dataset, *,
@@ -64,12 +44,12 @@ def discover_workspace(ws: Workspace, pool: str, settings: DiscoverySettings, da
     split_seeds(matrix, settings.split_seed)  # refuse probes with < 2 seeds before loading images
     if callable(dataset):
         dataset = dataset()
-    images, recorded, given = _pool_images(ws, pool, dataset)
-    check_pool_images(matrix, images, recorded, given)
+    images = _pool_images(ws, pool, dataset)
+    check_pool_images(matrix, images)
     if matrix.class_names != tuple(images.class_names):
-        if ws.catalog.get("pool", pool) is not None:
+        if pool_info(ws, pool) is not None:
             raise DataError(f"pool {pool}: the dataset's class names {list(images.class_names)} differ from "
-                            f"the recorded ones {list(matrix.class_names)}; pass the --data used for the probes")
+                            f"the recorded ones {list(matrix.class_names)}; use the data the probes were trained on")
         matrix = replace(matrix, class_names=tuple(images.class_names))
     result = discover(matrix, settings)
     store_discovery(ws, result, matrix, images, store_flagged=store_flagged)

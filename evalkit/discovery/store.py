@@ -5,13 +5,13 @@ Layout (ARCHITECTURE.md): ``sets/discovery.json`` (catalog kind ``discovery``, k
 """
 from __future__ import annotations
 
-import hashlib
 import json
 
 import numpy as np
 
+from ..artifacts import DISCOVERY, EVALSET, evalset_path, image_hash, write_evalset
 from ..data.images import ImageSplit
-from ..errors import DataError, UserError, did_you_mean
+from ..errors import DataError, UserError
 from ..workspace import Workspace, atomic_write_text
 from .correctness import CorrectnessMatrix
 from .discover import DiscoveryResult, SubsetResult, summary_table
@@ -19,21 +19,11 @@ from .discover import DiscoveryResult, SubsetResult, summary_table
 DISCOVERY_FILE = "sets/discovery.json"
 
 
-def image_hash(img: np.ndarray) -> str:
-    """sha256 hex of an image's raw uint8 bytes in C order (same definition as
-    ``evalkit.minisets.image_hash``)."""
-    return hashlib.sha256(np.ascontiguousarray(img, dtype=np.uint8).tobytes()).hexdigest()
-
-
-def check_pool_images(matrix: CorrectnessMatrix, images: ImageSplit, pool_source_sha256: str | None = None,
-                      dataset_sha256: str | None = None) -> None:
+def check_pool_images(matrix: CorrectnessMatrix, images: ImageSplit) -> None:
     """Fail unless ``images`` are the pool the predictions were made on (same ids, labels, order)."""
-    if pool_source_sha256 and dataset_sha256 and pool_source_sha256 != dataset_sha256:
-        raise DataError(f"the dataset given (sha256 {dataset_sha256[:12]}) is not the one the predictions "
-                        f"of pool {matrix.pool} were made on (sha256 {pool_source_sha256[:12]}); pass the same --data")
     if len(images) != matrix.n_images or not np.array_equal(images.ids.astype(str), matrix.ids):
         raise DataError(f"pool {matrix.pool}: the dataset's {len(images)} image ids do not match the "
-                        f"{matrix.n_images} ids of the stored predictions; pass the --data used for the probes")
+                        f"{matrix.n_images} ids of the stored predictions; use the data the probes were trained on")
     if not np.array_equal(images.labels, matrix.labels):
         raise DataError(f"pool {matrix.pool}: dataset labels differ from the labels stored with the predictions")
 
@@ -96,18 +86,17 @@ def store_discovery(ws: Workspace, result: DiscoveryResult, matrix: CorrectnessM
     for s in result.subsets:
         if not s.indices or not (s.kept or store_flagged):
             continue
-        rel = f"sets/{s.id}.json"
-        atomic_write_text(ws.root / rel, json.dumps(evalset_record(result, s, matrix, images), indent=1))
-        ws.catalog.record("evalset", s.id, rel, inputs={"pool": result.pool, "discovery": DISCOVERY_FILE},
-                          settings=result.settings.to_dict(),
-                          meta={"kept": s.kept, "n": len(s.indices), "gap": s.validation.gap})
+        write_evalset(ws, evalset_record(result, s, matrix, images),
+                      inputs={"pool": result.pool, "discovery": DISCOVERY_FILE},
+                      settings=result.settings.to_dict(),
+                      meta={"kept": s.kept, "n": len(s.indices), "gap": s.validation.gap})
         stored.append(s.id)
-    for art in ws.catalog.list("evalset"):
+    for art in ws.catalog.list(EVALSET):
         if art.inputs.get("pool") == result.pool and art.key not in stored:
-            ws.catalog.delete("evalset", art.key)
+            ws.catalog.delete(EVALSET, art.key)
             ws.abspath(art).unlink(missing_ok=True)
     atomic_write_text(ws.root / DISCOVERY_FILE, json.dumps(discovery_document(result, matrix), indent=1))
-    ws.catalog.record("discovery", result.pool, DISCOVERY_FILE, inputs={"predictions": result.sources},
+    ws.catalog.record(DISCOVERY, result.pool, DISCOVERY_FILE, inputs={"predictions": result.sources},
                       settings={**result.settings.to_dict(), "store_flagged": store_flagged},
                       meta={**summary_table(result), "sets": stored})
     return stored
@@ -116,34 +105,16 @@ def store_discovery(ws: Workspace, result: DiscoveryResult, matrix: CorrectnessM
 def is_up_to_date(ws: Workspace, pool: str, sources: dict, settings: dict) -> bool:
     """True when a recorded discovery of ``pool`` used the same predictions and settings and all
     its files are present (so the work can be skipped)."""
-    art = ws.catalog.get("discovery", pool)
+    art = ws.catalog.get(DISCOVERY, pool)
     if art is None or art.inputs.get("predictions") != sources or art.settings != settings:
         return False
     if not ws.abspath(art).is_file():
         return False
-    return all((ws.root / f"sets/{sid}.json").is_file() for sid in art.meta.get("sets", []))
-
-
-def load_set(ws: Workspace, set_id: str) -> dict:
-    """The stored evalset document of ``set_id``; unknown ids raise with 'did you mean'."""
-    art = ws.catalog.get("evalset", set_id)
-    if art is None:
-        names = [a.key for a in ws.catalog.list("evalset")]
-        raise UserError(f"no evaluation set {set_id!r} in workspace {ws.root}{did_you_mean(set_id, names)}"
-                        + (f"; known: {', '.join(names)}" if names else "; run 'evalkit discover' first"))
-    path = ws.abspath(art)
-    if not path.is_file():
-        raise DataError("recorded evaluation set file is missing; re-run 'evalkit discover --force'", path=path)
-    return json.loads(path.read_text())
-
-
-def list_sets(ws: Workspace) -> list[dict]:
-    """Every stored evaluation set, as its document."""
-    return [load_set(ws, a.key) for a in ws.catalog.list("evalset")]
+    return all((ws.root / evalset_path(sid)).is_file() for sid in art.meta.get("sets", []))
 
 
 def load_discovery(ws: Workspace, pool: str) -> dict:
-    art = ws.catalog.get("discovery", pool)
+    art = ws.catalog.get(DISCOVERY, pool)
     if art is None:
-        raise UserError(f"no discovery run for pool {pool!r} in workspace {ws.root}; run 'evalkit discover'")
+        raise UserError(f"no discovery run for pool {pool!r} in workspace {ws.root}; run discovery first")
     return json.loads(ws.abspath(art).read_text())

@@ -55,24 +55,24 @@ def resolve_layer(model, name: str | None) -> str:
         found = find_last_conv_layer(model)
         if found is None:
             raise UserError(f"model {model.name!r} has no convolutional layer; CAM methods need one "
-                            "(pass --layer to pick a layer with a (h, w, channels) output)")
+                            "(name a layer with a (h, w, channels) output)")
         return found
     if name in layers:
         path = name
     else:
         matches = [p for p in layers if p.rsplit("/", 1)[-1] == name]
         if len(matches) > 1:
-            raise UserError(f"--layer {name!r} is ambiguous in model {model.name!r}; "
+            raise UserError(f"layer {name!r} is ambiguous in model {model.name!r}; "
                             f"use a full path: {', '.join(matches)}")
         if not matches:
             choices = list(layers) + [p.rsplit("/", 1)[-1] for p in layers]
             conv = [p for p, l in layers.items() if is_conv_layer(l)]
-            raise UserError(f"--layer {name!r}: no such layer in model {model.name!r}"
+            raise UserError(f"layer {name!r}: no such layer in model {model.name!r}"
                             f"{did_you_mean(name, choices)}; convolutional layers: "
                             f"{', '.join(conv) or 'none'}")
         path = matches[0]
     shape = layers[path].output.shape
     if len(shape) != 4:
-        raise UserError(f"--layer {name!r}: output shape {tuple(shape)} is not a feature map; "
+        raise UserError(f"layer {name!r}: output shape {tuple(shape)} is not a feature map; "
                         "expected (batch, height, width, channels)")
     return path

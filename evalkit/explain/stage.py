@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..artifacts import (EXPLANATION, MODEL, ExplanationKey, ModelKey, Pool, image_hash, load_evalset, model_rows,
+                         open_pool_dataset)
 from ..errors import DataError, UserError, did_you_mean
-from ..workspace import Artifact, Workspace
+from ..workspace import Artifact, Workspace, canonical_json
 from .base import get_method
 from .faithfulness import compare_with_baselines
 from .layers import find_last_conv_layer
 from .outputs import save_grid, save_maps_npz, save_overlay
 from .sanity import randomisation_test
 
-KIND = "explanation"
+KIND = EXPLANATION
 
 
 @dataclass(frozen=True)
@@ -42,49 +43,43 @@ def _load_probe(ws: Workspace, probe: str, seed: int):
 
 
 def _load_split(dataset, pool: str):
-    name, _, split = pool.partition("/")
+    pool = Pool.parse(pool)
     if dataset is None or isinstance(dataset, str):
-        from ..data import load_dataset  # stage 1
-
-        dataset = load_dataset(name, dataset)
-    return dataset.split(split or "test")
+        dataset = open_pool_dataset(None, pool, dataset)
+    return dataset.split(pool.split)
 
 
-def load_evalset(ws: Workspace, set_id: str) -> dict:
-    """The evaluation set's JSON (catalog kind 'evalset'); UserError naming known sets."""
-    art = ws.catalog.get("evalset", set_id)
-    if art is None:
-        known = [a.key for a in ws.catalog.list("evalset")]
-        raise UserError(f"--set {set_id!r}: no such evaluation set in {ws.root}"
-                        f"{did_you_mean(set_id, known)}; known sets: {', '.join(known) or 'none'}")
-    return json.loads(ws.abspath(art).read_text())
-
-
-def _models(ws: Workspace, probes, seeds) -> list[tuple[str, int]]:
-    found = []
-    for art in ws.catalog.list("model"):
-        probe, _, seed = art.key.rpartition("/seed")
-        found.append((probe, int(seed)))
-    names = sorted({p for p, _ in found})
+def _models(ws: Workspace, probes, seeds) -> list[ModelKey]:
+    found = [k for k, _ in model_rows(ws)]
+    names = sorted({k.probe for k in found})
     for p in probes or ():
         if p not in names:
-            raise UserError(f"--probes: no trained probe {p!r} in {ws.root}{did_you_mean(p, names)}; "
+            raise UserError(f"no trained probe {p!r} in {ws.root}{did_you_mean(p, names)}; "
                             f"trained: {', '.join(names) or 'none'}")
-    return sorted((p, s) for p, s in found
-                  if (probes is None or p in probes) and (seeds is None or s in seeds))
+    return [k for k in found if (probes is None or k.probe in probes) and (seeds is None or k.seed in seeds)]
 
 
 def _images(dataset, evalset: dict, set_id: str) -> tuple[np.ndarray, np.ndarray]:
-    split = _load_split(dataset, evalset.get("pool", "cifar10/test"))
+    split = _load_split(dataset, evalset["pool"])
     idx = np.asarray(evalset["indices"], dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= len(split)):
         raise DataError(f"set {set_id!r}: indices exceed the pool's {len(split)} images")
     images = split.images[idx]
     for i, h in zip(range(len(idx)), evalset.get("hashes") or []):
-        if hashlib.sha256(np.ascontiguousarray(images[i]).tobytes()).hexdigest() != h:
+        if image_hash(images[i]) != h:
             raise DataError(f"set {set_id!r}: image {int(idx[i])} differs from the one the set was "
                             "built on; expected the same copy of the dataset")
     return images, np.asarray(evalset["labels"], dtype=np.int64)
+
+
+def _inputs(ws: Workspace, evalset: dict, model: ModelKey, n_images: int) -> dict:
+    """What an explanation is made from: the set's images and the trained run (its catalog time,
+    which changes when the probe is retrained)."""
+    art = ws.catalog.get(MODEL, str(model))
+    content = canonical_json({"indices": evalset["indices"], "hashes": evalset.get("hashes")})
+    return {"evalset": evalset["id"], "model": str(model), "n_images": n_images,
+            "evalset_sha256": hashlib.sha256(content.encode()).hexdigest(),
+            "model_created": None if art is None else art.created}
 
 
 def _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size, sanity_images):
@@ -116,36 +111,43 @@ def _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size
 
 def explain_set(ws: Workspace, dataset, set_id: str, method: str, probes=None, seeds=None,
                 layer: str | None = None, batch_size: int = 64, *,
-                sanity_images: int = 32) -> ExplainSetResult:
+                sanity_images: int = 32, max_images: int | None = None) -> ExplainSetResult:
     """Explain every image of evaluation set ``set_id`` for each trained probe (or ``probes`` /
     ``seeds``) with ``method``; skips finished (catalog) work and probes without convolutions.
 
     dataset: a LoadedDataset holding the set's pool, or a data path/spec for ``load_dataset``.
+    max_images: explain only the set's first ``max_images`` images (default: all).
     """
     get_method(method)  # fail early on a bad name
     evalset = load_evalset(ws, set_id)
+    if max_images is not None:
+        if max_images < 1:
+            raise UserError(f"max_images must be >= 1, got {max_images}")
+        evalset = {**evalset, **{k: evalset[k][:max_images] for k in ("indices", "ids", "hashes", "labels")
+                                 if k in evalset}}
     images, labels = _images(dataset, evalset, set_id)
     class_names = list(evalset.get("class_names") or [])
     root = ws.dir("explanations") / set_id / method
     done, skipped = [], []
-    for probe, seed in _models(ws, probes, seeds):
-        key = f"{set_id}/{method}/{probe}/seed{seed}"
-        art = ws.catalog.get(KIND, key)
-        if art is None:
+    for mk in _models(ws, probes, seeds):
+        probe, seed = mk.probe, mk.seed
+        key = ExplanationKey(set_id, method, mk)
+        inputs = _inputs(ws, evalset, mk, len(images))
+        art = ws.catalog.get(KIND, str(key))
+        if art is None or art.inputs != inputs:
             loaded = _load_probe(ws, probe, seed)
             model = getattr(loaded, "keras_model", None)
             if model is None:
-                skipped.append((f"{probe}/seed{seed}", "not a Keras model (no convolutions)"))
+                skipped.append((str(mk), "not a Keras model (no convolutions)"))
                 continue
             if layer is None and find_last_conv_layer(model) is None:
-                skipped.append((f"{probe}/seed{seed}", "no convolutional layer"))
+                skipped.append((str(mk), "no convolutional layer"))
                 continue
-            out_dir = root / probe / f"seed{seed}"
+            out_dir = ws.root / key.folder
             meta = _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size,
                                   sanity_images)
             art = ws.catalog.record(
-                KIND, key, ws.relpath(out_dir),
-                inputs={"evalset": set_id, "model": f"{probe}/seed{seed}", "n_images": len(images)},
+                KIND, str(key), key.folder, inputs=inputs,
                 settings={"method": method, "layer": layer, "batch_size": batch_size,
                           "sanity_images": sanity_images}, meta=meta)
         done.append((probe, seed, art))

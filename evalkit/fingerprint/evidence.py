@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .stats import bootstrap_weights, kappa_from_rates, percentile_ci, ratio, wilson_ci
+from ..stats import wilson_ci
+from .stats import bootstrap_weights, kappa_from_rates, percentile_ci, ratio
 
 
 @dataclass(frozen=True, eq=False)
@@ -212,7 +213,7 @@ def summarize(trials: Trials, reps: Replicates) -> Evidence:
             acc[sid] = {"acc": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "n": n}
             continue
         lo, hi = wilson_ci(k, n)
-        acc[sid] = {"acc": _num(k / n) if n else None, "lo": round(lo, 6), "hi": round(hi, 6), "n": n}
+        acc[sid] = {"acc": _num(k / n) if n else None, "lo": _num(lo), "hi": _num(hi), "n": n}
     prefs = []
     for a, b, ab, ba in pair_preferences(trials):
         e = estimate(preference_reps(reps, ab, ba))

@@ -10,6 +10,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..artifacts import (DISCOVERY, EVALSET, FINGERPRINT, PREDICTIONS, Pool, check_pool_dataset, load_pool_labels,
+                         load_scores, open_pool_dataset)
 from ..errors import DataError, UserError
 from ..workspace import Workspace, atomic_write_text, canonical_json
 from .build import fingerprint_from_trials
@@ -33,8 +35,6 @@ def _check_name(name: str) -> str:
 
 
 def _pool_labels(ws: Workspace, pool: str, set_docs: list[dict]) -> np.ndarray:
-    from ..probes import load_pool_labels
-
     labels, _ = load_pool_labels(ws, pool)
     for d in set_docs:
         stored = np.asarray(d["labels"], dtype=np.int64)
@@ -64,7 +64,7 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
     ablation_predictions = {t: a for t, a in (ablation_predictions or {}).items() if a}
     pool, docs = load_eval_sets(ws, pool)
     st = settings or VerdictSettings()
-    bank = [(a.kind, a.key, a.created) for kind in ("evalset", "predictions", "discovery")
+    bank = [(a.kind, a.key, a.created) for kind in (EVALSET, PREDICTIONS, DISCOVERY)
             for a in ws.catalog.list(kind)]
     inputs = {"pool": pool, "sets": [d["id"] for d in docs], "bank": _digest(bank),
               "answers": _digest(sorted((int(k), v) for k, v in predictions_by_pool_index.items())),
@@ -72,7 +72,7 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
                             for t, a in sorted(ablation_predictions.items())},
               "design": None if design is None else hashlib.sha256(design.to_bytes()).hexdigest()}
     run_settings = {"n_boot": n_boot, "seed": seed, "method_version": METHOD_VERSION, **st.__dict__}
-    art = ws.catalog.get("fingerprint", name)
+    art = ws.catalog.get(FINGERPRINT, name)
     if (not force and art is not None and art.inputs == inputs and art.settings == run_settings
             and ws.abspath(art).is_file()):
         return json.loads(ws.abspath(art).read_text())
@@ -96,7 +96,7 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
                "reference_ablations": reference is not None, **(extra or {})})
     rel = f"fingerprints/{name}.json"
     atomic_write_text(ws.root / rel, json.dumps(fp, indent=1))
-    ws.catalog.record("fingerprint", name, rel, inputs=inputs, settings=run_settings,
+    ws.catalog.record(FINGERPRINT, name, rel, inputs=inputs, settings=run_settings,
                       meta={"status": fp["status"], "dominant_cue": fp["dominant_cue"],
                             "nearest_probe": fp["nearest_probe"]["name"]})
     return fp
@@ -108,29 +108,19 @@ def _answers(records: list[dict]) -> dict[int, int | None]:
             for r in records if r.get("status") == "scored"}
 
 
-def load_scores(ws: Workspace, api: str) -> dict:
-    """The scoring stage's ``scores/{api}/scores.json``."""
-    art = ws.catalog.get("scores", api)
-    path = ws.abspath(art) if art is not None else ws.root / "scores" / api / "scores.json"
-    if not path.is_file():
-        known = [a.key for a in ws.catalog.list("scores")]
-        from ..errors import did_you_mean
-
-        raise UserError(f"no scores for API {api!r} in workspace {ws.root}{did_you_mean(api, known)}; "
-                        f"run 'evalkit score' first" + (f" (scored: {', '.join(known)})" if known else ""))
-    return json.loads(path.read_text())
-
-
-def fingerprint_api(ws: Workspace, api: str, *, data=None, use_ablations: bool = True,
+def fingerprint_api(ws: Workspace, api: str, *, data=None, dataset=None, use_ablations: bool = True,
                     n_boot: int = 1000, seed: int = 0, force: bool = False) -> dict:
-    """Fingerprint an API from its ``scores.json`` (ablation answers are used when present)."""
+    """Fingerprint an API from its ``scores.json`` (ablation answers are used when present).
+
+    The pool's images (for the reference probes' ablations) come from ``dataset`` (a loaded
+    dataset) or are loaded from the source ``data`` only when needed."""
     scores = load_scores(ws, api)
     ablations = {t: _answers(r) for t, r in (scores.get("ablations") or {}).items()} if use_ablations else {}
     pool = scores.get("pool")
     images = None
     if ablations:
         def images():
-            return _pool_images(pool, data)
+            return _pool_images(ws, pool, data, dataset)
     design = None
     if scores.get("plan"):
         from ..planning import DrawLedger
@@ -148,10 +138,14 @@ def fingerprint_api(ws: Workspace, api: str, *, data=None, use_ablations: bool =
                                   design=design)
 
 
-def _pool_images(pool: str, data) -> np.ndarray:
-    from ..discovery.run import load_pool_images, split_pool
-
-    return load_pool_images(pool, data).split(split_pool(pool)[1]).images
+def _pool_images(ws: Workspace, pool: str, data, dataset=None) -> np.ndarray:
+    """The pool's uint8 images, from ``dataset`` when given, else loaded from ``data``; verified
+    against the recorded pool either way."""
+    if dataset is None:
+        dataset = open_pool_dataset(ws, pool, data)
+    else:
+        check_pool_dataset(ws, pool, dataset)
+    return dataset.split(Pool.parse(pool).split).images
 
 
 def fingerprint_keras_model(ws: Workspace, path: str | Path, dataset=None, *, name: str | None = None,
@@ -169,7 +163,7 @@ def fingerprint_keras_model(ws: Workspace, path: str | Path, dataset=None, *, na
     name = _check_name(name or path.stem)
     pool, docs = load_eval_sets(ws)
     idx = np.array(sorted({int(i) for d in docs for i in d["indices"]}), dtype=np.int64)
-    all_images = _pool_images(pool, dataset)
+    all_images = _pool_images(ws, pool, dataset)
     try:
         clf = load_classifier(path)
     except ValueError as exc:

@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 
+from ..artifacts import DISCOVERY, FINGERPRINT_REFERENCE, load_evalsets, load_pool_predictions, single_pool
 from ..errors import UserError
 from ..workspace import Workspace, atomic_write_bytes, canonical_json
 from .cues import reference_probes
@@ -20,23 +21,14 @@ ABLATION_SEED = 0  # rng seed of the random transforms applied to the reference 
 
 
 def load_eval_sets(ws: Workspace, pool: str | None = None) -> tuple[str, list[dict]]:
-    """(pool, kept evaluation-set documents of that pool); raises if there are none."""
-    from ..discovery.store import load_set
-
-    docs = [load_set(ws, a.key) for a in ws.catalog.list("evalset")]
-    docs = [d for d in docs if d.get("kept", True) and (pool is None or d.get("pool") == pool)]
-    if not docs:
-        raise UserError(f"no kept evaluation sets{f' on pool {pool!r}' if pool else ''} in workspace "
-                        f"{ws.root}; run 'evalkit discover' first")
-    pools = sorted({d["pool"] for d in docs})
-    if len(pools) > 1:
-        raise UserError(f"evaluation sets on several pools ({', '.join(pools)}); choose one with --pool")
-    return pools[0], sorted(docs, key=lambda d: d["id"])
+    """(pool, kept evaluation-set documents of that pool, by id); raises if there are none."""
+    docs = load_evalsets(ws, pool=pool)
+    return str(single_pool(docs)), docs
 
 
 def validation_seeds(ws: Workspace, pool: str) -> dict[str, list[int]] | None:
     """Each probe's held-out seeds from the discovery run (None when not recorded)."""
-    art = ws.catalog.get("discovery", pool)
+    art = ws.catalog.get(DISCOVERY, pool)
     if art is None or not ws.abspath(art).is_file():
         return None
     split = json.loads(ws.abspath(art).read_text()).get("seed_split", {})
@@ -46,8 +38,6 @@ def validation_seeds(ws: Workspace, pool: str) -> dict[str, list[int]] | None:
 def probe_correctness(ws: Workspace, pool: str, labels: np.ndarray,
                       seeds: dict[str, list[int]] | None) -> dict[str, tuple[list[int], np.ndarray]]:
     """{probe: (seeds, (S, N) float correctness on the pool)} over the held-out seeds."""
-    from ..probes import load_pool_predictions
-
     by_probe: dict[str, dict[int, np.ndarray]] = {}
     for (probe, seed), probs in load_pool_predictions(ws, pool).items():
         if seeds is None or seed in seeds.get(probe, ()):
@@ -76,7 +66,7 @@ def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transform
             "per_image_rng": True}
     key = f"{pool}/{hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]}"
     have_idx, have = np.zeros(0, np.int64), {}
-    art = ws.catalog.get("fingerprint-reference", key)
+    art = ws.catalog.get(FINGERPRINT_REFERENCE, key)
     if art is not None and ws.abspath(art).is_file():
         with np.load(ws.abspath(art)) as npz:
             have_idx = npz["indices"]
@@ -92,7 +82,7 @@ def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transform
         np.savez_compressed(buf, indices=have_idx, **have)
         path = ws.dir("fingerprints") / "reference" / f"{key.replace('/', '_')}.npz"
         atomic_write_bytes(path, buf.getvalue())
-        ws.catalog.record("fingerprint-reference", key, ws.relpath(path), inputs=spec,
+        ws.catalog.record(FINGERPRINT_REFERENCE, key, ws.relpath(path), inputs=spec,
                           meta={"n_images": int(have_idx.size)})
     cols = np.searchsorted(have_idx, indices)
     return {t: {p: have[f"{t}|{p}"][:, cols] for p in probes} for t in transforms}

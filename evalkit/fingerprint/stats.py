@@ -1,4 +1,4 @@
-"""Small statistics helpers: Wilson intervals, bootstrap weights and Cohen's kappa.
+"""Small statistics helpers: bootstrap weights, percentile intervals and Cohen's kappa.
 
 Every bootstrapped figure in this package is computed from one matrix of image weights
 ``W`` of shape (R, U): row 0 is all ones (the point estimate), rows 1.. are multinomial
@@ -10,19 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
-Z95 = 1.959963984540054
-
-
-def wilson_ci(k: float, n: float, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion k/n; (0, 1) when n == 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def bootstrap_weights(n_items: int, n_boot: int, seed: int) -> np.ndarray:

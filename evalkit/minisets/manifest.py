@@ -13,17 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artifacts import MINISET, MinisetKey, image_hash
 from ..errors import UserError
 from ..workspace import Artifact, Workspace, atomic_write_text, canonical_json
 
 MANIFEST_FORMAT = "evalkit-miniset/1"
 _FIELDS = ("dataset", "source_sha256", "split", "seed", "size", "indices", "ids", "hashes", "labels",
            "class_names")
-
-
-def image_hash(img: np.ndarray) -> str:
-    """sha256 hex of the image's raw uint8 bytes in C order."""
-    return hashlib.sha256(np.ascontiguousarray(img, dtype=np.uint8).tobytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,9 +59,9 @@ def draw_miniset(dataset, size: int, seed: int, split: str = "train") -> MiniSet
     data = dataset.split(split)
     n_classes = len(data.class_names)
     if not isinstance(size, (int, np.integer)) or size < 1:
-        raise UserError(f"--size must be a positive integer, got {size!r}")
+        raise UserError(f"mini-set size must be a positive integer, got {size!r}")
     if size > len(data):
-        raise UserError(f"--size {size} is larger than the {split} split of {dataset.name} ({len(data):,} images)")
+        raise UserError(f"mini-set size {size} is larger than the {split} split of {dataset.name} ({len(data):,} images)")
     rng = np.random.default_rng(seed)
     quotas = class_quotas(n_classes, int(size), rng)
     chosen = []
@@ -122,22 +118,21 @@ def load_manifest(path: str | Path, dataset) -> MiniSet:
 
 def miniset_key(dataset_name: str, size: int, seed: int, split: str = "train") -> tuple[str, str]:
     """Catalog key and workspace-relative path of a mini-set (non-train splits get a suffix)."""
-    suffix_key, suffix_file = ("", "") if split == "train" else (f"/{split}", f"-{split}")
-    return (f"{dataset_name}/n{size}/seed{seed}{suffix_key}",
-            f"minisets/{dataset_name}-n{size}-seed{seed}{suffix_file}.json")
+    key = MinisetKey(dataset_name, int(size), int(seed), split)
+    return str(key), key.path
 
 
 def sample_to_workspace(ws: Workspace, dataset, size: int, seed: int, split: str = "train") -> Artifact:
     """Draw the mini-set and write its manifest into ``ws`` (skipped when already recorded)."""
     key, rel = miniset_key(dataset.name, size, seed, split)
-    art = ws.catalog.get("miniset", key)
+    art = ws.catalog.get(MINISET, key)
     if art is not None and ws.abspath(art).is_file():
         load_manifest(ws.abspath(art), dataset)  # refuses if this is another copy of the data
         return art
     ms = draw_miniset(dataset, size, seed, split)
     atomic_write_text(ws.root / rel, ms.to_json())
     return ws.catalog.record(
-        "miniset", key, rel,
+        MINISET, key, rel,
         inputs={"dataset": dataset.name, "source": dataset.source, "source_sha256": dataset.source_sha256},
         settings={"size": int(size), "seed": int(seed), "split": split},
         meta={"per_class": ms.per_class(), "manifest_sha256": hashlib.sha256(ms.to_json().encode()).hexdigest()})

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ..config_schema import check_keys, load_toml
+from ..discovery.discover import DiscoverySettings
+from ..errors import ConfigError, UserError
 from ..scoring.api_config import parse_max_queries
-from ..errors import ConfigError
 
 _SECTIONS = {"run": dict, "data": dict, "probes": dict, "discovery": dict, "explain": dict,
              "heldout": dict, "apis": list, "fingerprint": dict, "report": dict}
 _RUN = {"name": str, "workspace": str, "executor": str, "ray_address": str, "workers": int}
 _DATA = {"dataset": str, "source": str, "pool_split": str, "skip_bad": bool}
 _PROBES = {"names": list, "seeds": list, "train_size": int, "epochs": int, "batch_size": int}
-_DISCOVERY = {"size": int, "balanced": bool, "min_margin": float, "max_reuse": int}
+_DISCOVERY = {"size": int, "balanced": bool, "min_margin": float, "max_reuse": int, "include_suspect": bool,
+              "audit_confidence": float, "n_boot": int, "alpha": float, "correction": str, "split_seed": int,
+              "random_state": int}
 _EXPLAIN = {"enabled": bool, "method": str, "probes": list, "max_sets": int, "max_images": int}
 _HELDOUT = {"enabled": bool, "probe": str, "seed": int, "train_size": int, "epochs": int}
 _API = {"file": str, "serve": str}
@@ -48,11 +50,12 @@ class PipelineConfig:
     train_size: int = 5000
     epochs: int = 20
     batch_size: int | None = None
-    discovery: dict[str, Any] = field(default_factory=dict)
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     explain_enabled: bool = True
     explain_method: str = "gradcam"
     explain_probes: tuple[str, ...] | None = None
     explain_max_sets: int = 4
+    explain_max_images: int | None = None   # explain the first N images of each set (None: all)
     heldout_enabled: bool = False
     heldout_probe: str = "control"
     heldout_seed: int = 1000
@@ -123,9 +126,19 @@ def load_config(path: str | Path, *, workspace: str | Path | None = None) -> Pip
     if len(set(seeds)) < 2:
         raise ConfigError("[probes] seeds needs at least 2 distinct seeds (discovery validates on held-out seeds)",
                           path=where)
-    for key, lo in (("train_size", 20), ("epochs", 1)):
-        if key in probes and probes[key] < lo:
-            raise ConfigError(f"[probes] {key} must be >= {lo}, got {probes[key]}", path=where)
+    _at_least(where, "probes", probes, train_size=20, epochs=1, batch_size=1)
+    _at_least(where, "heldout", held, train_size=20, epochs=1)
+    _at_least(where, "explain", expl, max_sets=0, max_images=1)
+    _at_least(where, "run", run, workers=1)
+    if not probes.get("names", True):
+        raise ConfigError("[probes] names must name at least one probe", path=where)
+    for key in ("dataset", "pool_split"):
+        if key in data and not data[key].strip():
+            raise ConfigError(f"[data] {key} must not be empty", path=where)
+    try:
+        discovery = DiscoverySettings(**disc)
+    except UserError as exc:  # the settings' own checks, reworded for the config file
+        raise ConfigError(f"[discovery] {str(exc).removeprefix('discovery ')}", path=where) from None
     ws_root = Path(workspace) if workspace else Path(run.get("workspace", f"workspaces/{run.get('name', path.stem)}"))
     if not ws_root.is_absolute() and workspace is None:
         ws_root = Path.cwd() / ws_root
@@ -136,10 +149,10 @@ def load_config(path: str | Path, *, workspace: str | Path | None = None) -> Pip
         pool_split=data.get("pool_split", "test"), skip_bad=data.get("skip_bad", False),
         probes=_str_list(probes.get("names", list(PipelineConfig.probes)), where, "names"),
         seeds=tuple(seeds), train_size=probes.get("train_size", 5000), epochs=probes.get("epochs", 20),
-        batch_size=probes.get("batch_size"), discovery=dict(disc),
+        batch_size=probes.get("batch_size"), discovery=discovery,
         explain_enabled=expl.get("enabled", True), explain_method=expl.get("method", "gradcam"),
         explain_probes=_str_list(expl["probes"], where, "probes") if "probes" in expl else None,
-        explain_max_sets=expl.get("max_sets", 4),
+        explain_max_sets=expl.get("max_sets", 4), explain_max_images=expl.get("max_images"),
         heldout_enabled=held.get("enabled", False), heldout_probe=held.get("probe", "control"),
         heldout_seed=held.get("seed", 1000), heldout_train_size=held.get("train_size", 5000),
         heldout_epochs=held.get("epochs", 20), apis=tuple(apis),
@@ -151,6 +164,12 @@ def load_config(path: str | Path, *, workspace: str | Path | None = None) -> Pip
     )
     _check_names(cfg, where)
     return cfg
+
+
+def _at_least(where: str, section: str, table: dict, **lows: int) -> None:
+    for key, lo in lows.items():
+        if key in table and table[key] < lo:
+            raise ConfigError(f"[{section}] {key} must be >= {lo}, got {table[key]}", path=where)
 
 
 def _check_names(cfg: PipelineConfig, where: str) -> None:
@@ -168,3 +187,9 @@ def _check_names(cfg: PipelineConfig, where: str) -> None:
     if cfg.explain_method not in ("gradcam", "gradcam++", "scorecam", "layercam"):
         raise ConfigError(f"[explain] method must be gradcam, gradcam++, scorecam or layercam, "
                           f"got {cfg.explain_method!r}", path=where)
+    from ..report.stage import check_report_name
+
+    try:
+        check_report_name(cfg.report_name)
+    except UserError as exc:
+        raise ConfigError(f"[report] {exc}", path=where) from None

@@ -81,7 +81,7 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise UserError("--executor ray needs Ray: pip install 'evalkit[ray]'") from None
+            raise UserError("the ray executor needs Ray: pip install 'evalkit[ray]'") from None
         if not ray.is_initialized():
             kwargs: dict[str, Any] = {"ignore_reinit_error": True, "log_to_driver": False,
                                       "include_dashboard": False}

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..artifacts import PIPELINE
 from ..workspace import Workspace, atomic_write_text
 from . import stages
 from .config import PipelineConfig, load_config
@@ -60,10 +61,10 @@ class _RunState:
 
 
 def _data(r: _RunState) -> dict:
-    r.dataset = stages.open_dataset(r.cfg, progress=r.progress)
+    r.dataset = stages.open_dataset(r.cfg, r.ws, progress=r.progress)
     r.echo(f"  {r.dataset.name}: " + ", ".join(f"{s} {len(r.dataset.split(s))} images"
                                                for s in r.dataset.splits))
-    return {"dataset": r.dataset.name, "pool": stages.pool_of(r.dataset, r.cfg), "source": str(r.dataset.source)}
+    return {"dataset": r.dataset.name, "pool": str(stages.pool_of(r.dataset, r.cfg)), "source": str(r.dataset.source)}
 
 
 def _report(r: _RunState) -> dict:
@@ -75,12 +76,12 @@ def _report(r: _RunState) -> dict:
 _STAGE_RUNNERS: dict[str, Callable[[_RunState], dict]] = {
     "data": _data,
     "sample": lambda r: stages.sample_stage(r.ws, r.cfg, r.dataset, r.echo),
-    "train": lambda r: stages.train_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
-    "heldout": lambda r: stages.heldout_stage(r.ws, r.cfg, r.executor, r.echo, progress=r.progress),
+    "train": lambda r: stages.train_stage(r.ws, r.cfg, r.dataset, r.executor, r.echo, progress=r.progress),
+    "heldout": lambda r: stages.heldout_stage(r.ws, r.cfg, r.dataset, r.executor, r.echo, progress=r.progress),
     "discover": lambda r: stages.discover_stage(r.ws, r.cfg, r.dataset, r.echo),
     "explain": lambda r: stages.explain_stage(r.ws, r.cfg, r.dataset, r.echo),
     "score": lambda r: stages.score_stage(r.ws, r.cfg, r.executor, r.echo),
-    "fingerprint": lambda r: stages.fingerprint_stage(r.ws, r.cfg, r.echo),
+    "fingerprint": lambda r: stages.fingerprint_stage(r.ws, r.cfg, r.dataset, r.echo),
     "report": _report,
 }
 
@@ -127,5 +128,5 @@ def _record_timings(ws: Workspace, cfg: PipelineConfig, timings: list[StageTimin
            "stages": [asdict(t) for t in timings], "total_seconds": total,
            "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
     atomic_write_text(ws.root / rel, json.dumps(doc, indent=1, default=str))
-    ws.catalog.record("pipeline", cfg.name, rel, settings={"config": str(cfg.path)},
+    ws.catalog.record(PIPELINE, cfg.name, rel, settings={"config": str(cfg.path)},
                       meta={"total_seconds": total, "executor": executor})

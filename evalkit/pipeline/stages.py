@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from ..artifacts import (EVALSET, MODEL, SCORES, ModelKey, Pool, check_pool_dataset, load_evalsets, needs_training,
+                         pool_of as _pool_of)
 from ..workspace import Workspace
 from .config import ApiEntry, PipelineConfig
 from .executors import Task
@@ -18,15 +20,19 @@ HELDOUT_DIR = "heldout"   # sub-workspace: discovery never sees the held-out mod
 Echo = Callable[[str], None]
 
 
-def open_dataset(cfg: PipelineConfig, *, progress: bool = True):
-    """Load the config's dataset (first load decodes and caches; later loads map the cache)."""
+def open_dataset(cfg: PipelineConfig, ws: Workspace | None = None, *, progress: bool = True):
+    """Load the config's dataset once (first load decodes and caches; later loads map the cache)
+    and check it is the data of the workspace's recorded pool."""
     from ..data import load_dataset
 
-    return load_dataset(cfg.dataset, cfg.data_source, skip_bad=cfg.skip_bad, progress=progress)
+    dataset = load_dataset(cfg.dataset, cfg.data_source, skip_bad=cfg.skip_bad, progress=progress)
+    if ws is not None:
+        check_pool_dataset(ws, pool_of(dataset, cfg), dataset)
+    return dataset
 
 
-def pool_of(dataset, cfg: PipelineConfig) -> str:
-    return f"{dataset.name}/{cfg.pool_split}"
+def pool_of(dataset, cfg: PipelineConfig) -> Pool:
+    return _pool_of(dataset, cfg.pool_split)
 
 
 # -- mini-sets and probe training -----------------------------------------------------------
@@ -54,25 +60,32 @@ def train_task(ws_root: str, dataset_name: str, data_source: str | None, skip_ba
             "seconds": art.meta.get("seconds")}
 
 
-def _train_tasks(ws: Workspace, cfg: PipelineConfig, pairs, *, train_size: int, epochs: int,
+def _train_tasks(ws: Workspace, cfg: PipelineConfig, dataset, pairs, *, train_size: int, epochs: int,
                  progress: bool) -> list[Task]:
+    """A task per (probe, seed) that the probes stage's own check says must be (re)trained."""
+    from ..probes import load_probe_spec
+
     tasks = []
     for probe, seed in pairs:
-        if ws.catalog.get("model", f"{probe}/seed{seed}") is not None and \
-                ws.catalog.get("predictions", f"{probe}/seed{seed}/{cfg.dataset}/{cfg.pool_split}") is not None:
+        spec = load_probe_spec(probe)
+        reason = needs_training(ws, spec, seed, dataset, pool_of(dataset, cfg), train_size=train_size,
+                                epochs=epochs, batch_size=cfg.batch_size or spec.training["batch_size"])
+        if reason is None:
             continue
-        tasks.append(Task(f"{probe}/seed{seed}", train_task, dict(
+        tasks.append(Task(str(ModelKey(probe, seed)), train_task, dict(
             ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source,
             skip_bad=cfg.skip_bad, probe=probe, seed=seed, train_size=train_size, epochs=epochs,
             batch_size=cfg.batch_size, pool_split=cfg.pool_split, progress=progress)))
     return tasks
 
 
-def train_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print, *,
+def train_stage(ws: Workspace, cfg: PipelineConfig, dataset, executor, echo: Echo = print, *,
                 progress: bool = True) -> dict:
-    """Train every probe x seed of the config that is not recorded yet (fanned out on ``executor``)."""
+    """Train every probe x seed of the config that is not recorded yet or is stale (changed probe
+    file, dataset, mini-set size, epochs or batch size), fanned out on ``executor``."""
     pairs = [(p, s) for p in cfg.probes for s in cfg.seeds]
-    tasks = _train_tasks(ws, cfg, pairs, train_size=cfg.train_size, epochs=cfg.epochs, progress=progress)
+    tasks = _train_tasks(ws, cfg, dataset, pairs, train_size=cfg.train_size, epochs=cfg.epochs,
+                         progress=progress)
     echo(f"  {len(pairs)} probe runs, {len(pairs) - len(tasks)} already done, {len(tasks)} to train "
          f"on the {executor.name} executor")
 
@@ -88,20 +101,21 @@ def heldout_workspace(ws: Workspace) -> Workspace:
     return Workspace(ws.root / HELDOUT_DIR)
 
 
-def heldout_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print, *,
+def heldout_stage(ws: Workspace, cfg: PipelineConfig, dataset, executor, echo: Echo = print, *,
                   progress: bool = True) -> dict:
     """Train the held-out stand-in 'external' model in its own sub-workspace."""
     if not cfg.heldout_enabled:
         echo("  disabled")
         return {"trained": 0}
     hws = heldout_workspace(ws)
-    tasks = _train_tasks(hws, cfg, [(cfg.heldout_probe, cfg.heldout_seed)], train_size=cfg.heldout_train_size,
+    key = ModelKey(cfg.heldout_probe, cfg.heldout_seed)
+    tasks = _train_tasks(hws, cfg, dataset, [(key.probe, key.seed)], train_size=cfg.heldout_train_size,
                          epochs=cfg.heldout_epochs, progress=progress)
     for res in executor.map(tasks):
-        echo(f"  held-out {cfg.heldout_probe}/seed{cfg.heldout_seed}: test accuracy "
+        echo(f"  held-out {key}: test accuracy "
              f"{res['test_accuracy']:.3f} in {res['seconds']:.0f} s (not part of the probe bank)")
     if not tasks:
-        echo(f"  held-out {cfg.heldout_probe}/seed{cfg.heldout_seed} already trained")
+        echo(f"  held-out {key} already trained")
     return {"trained": len(tasks)}
 
 
@@ -109,10 +123,10 @@ def heldout_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = pri
 
 def discover_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> dict:
     """Find evaluation sets on the selection seeds and validate them on the held-out seeds."""
-    from ..discovery import DiscoverySettings, discover_workspace
+    from ..discovery import discover_workspace
 
-    run = discover_workspace(ws, pool_of(dataset, cfg), DiscoverySettings(**cfg.discovery), dataset)
-    kept = [a.key for a in ws.catalog.list("evalset") if a.meta.get("kept")]
+    run = discover_workspace(ws, str(pool_of(dataset, cfg)), cfg.discovery, dataset)
+    kept = [a.key for a in ws.catalog.list(EVALSET) if a.meta.get("kept")]
     n_subsets = len(run.document.get("subsets") or [])
     echo(f"  {'reused the recorded' if run.skipped else 'ran'} discovery: {len(kept)} of {n_subsets} "
          "candidate subsets kept (validated on held-out probe seeds)")
@@ -121,9 +135,9 @@ def discover_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = pri
 
 def kept_sets(ws: Workspace) -> list[dict]:
     """Kept evaluation sets, largest validated gap first (ties by id)."""
-    from ..discovery import list_sets
-
-    sets = [s for s in list_sets(ws) if s.get("kept")]
+    if not any(a.meta.get("kept") for a in ws.catalog.list(EVALSET)):
+        return []
+    sets = load_evalsets(ws, kept=True)
     return sorted(sets, key=lambda s: (-(s.get("gap") or 0.0), s["id"]))
 
 
@@ -136,7 +150,8 @@ def explain_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = prin
         return {"sets": 0}
     chosen = kept_sets(ws)[: cfg.explain_max_sets]
     for s in chosen:
-        res = explain_set(ws, dataset, s["id"], cfg.explain_method, probes=cfg.explain_probes)
+        res = explain_set(ws, dataset, s["id"], cfg.explain_method, probes=cfg.explain_probes,
+                          max_images=cfg.explain_max_images)
         echo(f"  {s['id']}: {len(res.records)} probe runs explained, {len(res.grids)} grids"
              + (f", skipped {', '.join(k for k, _ in res.skipped)} (no convolutions)" if res.skipped else ""))
     if not chosen:
@@ -148,6 +163,21 @@ def explain_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = prin
 
 def heldout_api_name(cfg: PipelineConfig) -> str:
     return f"heldout-{cfg.heldout_probe}-seed{cfg.heldout_seed}"
+
+
+def _scores_current(ws: Workspace, cfg: PipelineConfig, entry: ApiEntry, name: str, sets: list[str],
+                    ablations: tuple[str, ...]) -> bool:
+    """The API's recorded scores cover these sets and ablations without failures, and are newer
+    than the sets (rewritten when discovery reran) and, for the served model, than that model."""
+    art = ws.catalog.get(SCORES, name)
+    if art is None or sorted(art.inputs.get("sets", [])) != sorted(sets) or art.meta.get("failures") \
+            or tuple(art.settings.get("ablations", ())) != ablations \
+            or art.settings.get("max_queries") != _planned_limit(cfg, entry, ablations):
+        return False
+    inputs = [ws.catalog.get(EVALSET, s) for s in sets]
+    if entry.serve:
+        inputs.append(heldout_workspace(ws).catalog.get(MODEL, str(ModelKey(cfg.heldout_probe, cfg.heldout_seed))))
+    return all(a is not None and a.created <= art.created for a in inputs)
 
 
 def _heldout_api_config(name: str, ablations, url: str, model: str, class_names) -> Any:
@@ -220,16 +250,13 @@ def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print
     tasks = []
     for entry in cfg.apis:
         name = _api_name(cfg, entry)
-        art = ws.catalog.get("scores", name)
-        if art is not None and sorted(art.inputs.get("sets", [])) == sorted(sets) and \
-                tuple(art.settings.get("ablations", ())) == ablations and not art.meta.get("failures") \
-                and art.settings.get("max_queries") == _planned_limit(cfg, entry, ablations):
+        if _scores_current(ws, cfg, entry, name, sets, ablations):
             echo(f"  {name}: already scored on {len(sets)} sets")
             continue
         tasks.append(Task(name, score_task, dict(
             ws_root=str(ws.root), dataset_name=cfg.dataset, data_source=cfg.data_source, skip_bad=cfg.skip_bad,
             api_file=None if entry.serve else api_file(cfg, entry), api_name=name,
-            serve_probe=f"{cfg.heldout_probe}/{cfg.heldout_seed}" if entry.serve else None,
+            serve_probe=str(ModelKey(cfg.heldout_probe, cfg.heldout_seed)) if entry.serve else None,
             ablations=ablations, max_queries=cfg.max_queries)))
 
     def done(task: Task, res: dict) -> None:
@@ -241,16 +268,16 @@ def score_stage(ws: Workspace, cfg: PipelineConfig, executor, echo: Echo = print
     return {"apis": len(cfg.apis), "scored": len(tasks)}
 
 
-def fingerprint_stage(ws: Workspace, cfg: PipelineConfig, echo: Echo = print) -> dict:
+def fingerprint_stage(ws: Workspace, cfg: PipelineConfig, dataset, echo: Echo = print) -> dict:
     """Evidence and verdict (which cue each scored API relies on)."""
     from ..fingerprint.fingerprint import fingerprint_api
 
     if not cfg.fingerprint_enabled:
         echo("  disabled")
         return {"apis": 0}
-    names = [a.key for a in ws.catalog.list("scores")]
+    names = [a.key for a in ws.catalog.list(SCORES)]
     for name in names:
-        doc = fingerprint_api(ws, name, data=cfg.data_source)
+        doc = fingerprint_api(ws, name, dataset=dataset)
         echo(f"  {doc['verdict']}")
     return {"apis": len(names)}
 

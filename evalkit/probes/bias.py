@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..artifacts import pool_of
 from ..workspace import Workspace
 from .predict import load_probe_model
 from .spec import load_probe_spec
@@ -100,7 +101,7 @@ def check_bias(ws: Workspace, dataset, probes, seeds, *, split: str = "test",
             ck = kept.get((CONTROL, t)) if spec.name != CONTROL else None
             ok = k >= spec.min_kept and (ck is None or k > ck)
             expectations.append(BiasExpectation(spec.name, t, k, spec.min_kept, ck, bool(ok)))
-    return BiasReport(f"{dataset.name}/{split}", len(idx), seeds, tuple(rows), tuple(expectations))
+    return BiasReport(str(pool_of(dataset, split)), len(idx), seeds, tuple(rows), tuple(expectations))
 
 
 def format_bias_table(report: BiasReport) -> str:

@@ -79,9 +79,7 @@ class ProbeSpec:
 
 def probe_dirs() -> list[Path]:
     """Folders searched for probe files: the project's probes/ then $EVALKIT_PROBES_PATH."""
-    import evalkit
-
-    dirs = [Path(evalkit.__file__).resolve().parents[1] / "probes"]
+    dirs = [Path(__file__).resolve().parents[2] / "probes"]
     extra = os.environ.get(PROBES_PATH_ENV, "")
     dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
     return dirs
@@ -94,6 +92,11 @@ def _probe_files() -> dict[str, Path]:
             for p in sorted(d.glob("*.toml")):
                 files[p.stem] = p
     return files
+
+
+def probe_files() -> dict[str, Path]:
+    """{probe name: its file} for every probe file found (a later folder overrides an earlier one)."""
+    return dict(_probe_files())
 
 
 def list_probe_specs() -> list[str]:

@@ -10,8 +10,9 @@ import time
 
 import numpy as np
 
+from ..artifacts import MODEL, ModelKey, drop_run, model_inputs, model_settings, pool_of, recorded_run
 from ..workspace import Artifact, Workspace, atomic_write_bytes, atomic_write_text
-from .predict import flatten_pixels, model_key, write_predictions, pool_name
+from .predict import flatten_pixels, write_predictions
 from .spec import ProbeSpec, load_probe_spec
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def fit_keras(spec: ProbeSpec, x_train, y_train, x_val, y_val, *, n_classes: int
     import keras
 
     from .augment import AUGMENTATIONS
-    from .pipeline import build_model, eval_dataset, make_optimizer, train_dataset
+    from .tfdata import build_model, eval_dataset, make_optimizer, train_dataset
 
     augs = [_bind(AUGMENTATIONS.get(a), spec.augmentation_params.get(a, {}))
             for a in spec.augmentations]
@@ -120,26 +121,27 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     held-out early-stopping slice, the weight initialisation, shuffling and augmentation.
     """
     spec = load_probe_spec(spec) if isinstance(spec, str) else spec
-    key = model_key(spec.name, seed)
+    key = ModelKey(spec.name, seed)
     batch_size = batch_size or spec.training["batch_size"]
-    done, reason = _recorded_run(ws, spec, seed, dataset, train_size=train_size, epochs=epochs,
-                                 batch_size=batch_size)
+    done, reason = recorded_run(ws, spec, seed, dataset, train_size=train_size, epochs=epochs,
+                                batch_size=batch_size)
     if reason is not None:
-        _drop_run(ws, key, f"retraining {spec.name} seed {seed}: {reason}")
+        log.warning(f"retraining {spec.name} seed {seed}: {reason}")
+        drop_run(ws, key)
     elif done is not None:
         from .predict import predict_pool
 
         predict_pool(ws, dataset, spec.name, seed, pool_split)  # no-op when already stored
         return done
     indices, mini_key = _miniset(ws, dataset, train_size, seed)
-    from .pipeline import stratified_holdout
+    from .tfdata import stratified_holdout
 
     train = dataset.split("train").subset(indices)
     tr, va = stratified_holdout(train.labels, spec.training["validation_fraction"], seed)
     x_train, y_train = train.images[tr], train.labels[tr]
     x_val, y_val = train.images[va], train.labels[va]
     n_classes = len(dataset.class_names)
-    folder = ws.dir("models") / spec.name / f"seed{seed}"
+    folder = ws.root / key.folder
     folder.mkdir(parents=True, exist_ok=True)
     enable_determinism(seed, deterministic)
     start = time.perf_counter()
@@ -188,45 +190,15 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
             "batch_size": batch_size if spec.is_keras else None,
             "best_val_accuracy": max(history["val_accuracy"]) if history["val_accuracy"] else None,
             "seconds": round(seconds, 2), "deterministic": deterministic,
-            "pool": pool_name(dataset, pool_split), "test_accuracy": test_accuracy,
+            "pool": str(pool_of(dataset, pool_split)), "test_accuracy": test_accuracy,
             "dataset_sha256": dataset.source_sha256, "versions": _versions()}
     atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
     atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))
     return ws.catalog.record(
-        "model", key, ws.relpath(folder),
-        inputs={"probe_file_sha256": spec.sha256, "miniset": mini_key,
-                "dataset_sha256": dataset.source_sha256},
-        settings={"train_size": train_size, "epochs": epochs, "batch_size": batch_size},
+        MODEL, str(key), key.folder, inputs=model_inputs(spec, dataset, mini_key),
+        settings=model_settings(train_size=train_size, epochs=epochs, batch_size=batch_size),
         meta={"test_accuracy": test_accuracy, "seconds": meta["seconds"],
               "epochs_run": meta["epochs_run"]})
-
-
-def _stale_reason(art: Artifact, spec: ProbeSpec, dataset, *, train_size: int, epochs: int,
-                  batch_size: int) -> str | None:
-    """Why a recorded run no longer matches what was asked (None if it still does)."""
-    if art.inputs.get("probe_file_sha256") != spec.sha256:
-        return f"{spec.path} changed since it was trained"
-    if art.inputs.get("dataset_sha256") != dataset.source_sha256:
-        return "the dataset source changed"
-    asked = {"train_size": train_size, "epochs": epochs, **({"batch_size": batch_size} if spec.is_keras else {})}
-    changed = [f"{k} {art.settings.get(k)} -> {v}" for k, v in asked.items() if art.settings.get(k) != v]
-    return ", ".join(changed) or None
-
-
-def _recorded_run(ws: Workspace, spec: ProbeSpec, seed: int, dataset,
-                  **settings) -> tuple[Artifact | None, str | None]:
-    """(recorded run of (probe, seed) or None, why it is stale or None). Reads only."""
-    art = ws.catalog.get("model", model_key(spec.name, seed))
-    return art, (None if art is None else _stale_reason(art, spec, dataset, **settings))
-
-
-def _drop_run(ws: Workspace, key: str, why: str) -> None:
-    """Forget a stale run and its predictions so that it is trained again."""
-    log.warning(why)
-    for pred in ws.catalog.list("predictions"):
-        if pred.key.startswith(key + "/"):
-            ws.catalog.delete("predictions", pred.key)
-    ws.catalog.delete("model", key)
 
 
 def _ids_digest(ids: np.ndarray) -> str:
@@ -244,7 +216,7 @@ def train_bank(ws: Workspace, dataset, probes, seeds, *, train_size: int, epochs
     out = []
     for spec in specs:
         bs = batch_size or spec.training["batch_size"]
-        runs = [_recorded_run(ws, spec, s, dataset, train_size=train_size, epochs=epochs, batch_size=bs)
+        runs = [recorded_run(ws, spec, s, dataset, train_size=train_size, epochs=epochs, batch_size=bs)
                 for s in seeds]
         todo = [s for s, (art, stale) in zip(seeds, runs) if art is None or stale is not None]
         bar = None

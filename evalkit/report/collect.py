@@ -7,7 +7,6 @@ configuration files, so no secret can reach the report.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import time
@@ -20,7 +19,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from .. import __version__
+from ..artifacts import (EXPLANATION, PIPELINE, POOL, ExplanationKey, ModelKey, Pool, PredictionsKey, image_hash,
+                         read_evalset, read_predictions, read_scores)
+from ..errors import DataError
+from ..version import __version__
 from . import sections
 from .images import thumbnail_data_uri
 
@@ -38,22 +40,12 @@ def _guard(problems: list[str], what: str) -> Iterator[None]:
     """Turn an unreadable artifact into a visible problem line (never silently dropped)."""
     try:
         yield
-    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+    except (DataError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         problems.append(f"{what}: {type(exc).__name__}: {exc}")
 
 
 def _json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def _split_key(key: str, n_tail: int) -> list[str]:
-    """'control/seed0/cifar10/test' with n_tail=2 -> ['control', 'seed0', 'cifar10/test']."""
-    parts = key.split("/")
-    return parts[:n_tail] + ["/".join(parts[n_tail:])]
-
-
-def _seed(text: str) -> int:
-    return int(text[4:]) if text.startswith("seed") else int(text)
 
 
 def public_endpoint(url: str | None) -> str | None:
@@ -91,7 +83,7 @@ class PoolImages:
         split = dataset.split(pool.get("split", "test"))
         sha = pool.get("source_sha256")
         bad = [i for i, h in list(hashes.items())[:20]
-               if i >= len(split) or hashlib.sha256(np.ascontiguousarray(split.images[i]).tobytes()).hexdigest() != h]
+               if i >= len(split) or image_hash(split.images[i]) != h]
         if (sha and sha != dataset.source_sha256) or bad or (pool.get("n") not in (None, len(split))):
             self.reason = "images unavailable: the given dataset does not match the workspace's pool"
             return
@@ -116,23 +108,23 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     for a in rows["pool"]:
         with _guard(problems, f"pool {a.key}"):
             pools[a.key] = _json(ws.abspath(a))
-    pred_pools = Counter(_split_key(a.key, 2)[2] for a in rows["predictions"])
+    pred_keys = {a.key: PredictionsKey.parse(a.key) for a in rows["predictions"]}
+    pred_pools = Counter(str(k.pool) for k in pred_keys.values())
     pool_key = (pred_pools.most_common(1)[0][0] if pred_pools else next(iter(pools), None))
     pool = pools.get(pool_key)
 
     predictions: dict[tuple[str, int], dict] = {}
     for a in rows["predictions"]:
-        probe, seed, pkey = _split_key(a.key, 2)
-        if pkey != pool_key:
+        key = pred_keys[a.key]
+        if str(key.pool) != pool_key:
             continue
         with _guard(problems, f"predictions {a.key}"):
-            with np.load(ws.abspath(a), allow_pickle=False) as z:
-                predictions[(probe, _seed(seed))] = {"probs": np.asarray(z["probs"], dtype=np.float32),
-                                                     "labels": np.asarray(z["labels"], dtype=np.int64),
-                                                     "ids": np.asarray(z["ids"]).astype(str)}
+            p = read_predictions(ws.abspath(a))
+            predictions[(key.model.probe, key.model.seed)] = {"probs": p.probs.astype(np.float32),
+                                                              "labels": p.labels, "ids": p.ids}
     models: dict[tuple[str, int], dict] = {}
     for a in rows["model"]:
-        probe, seed, _ = _split_key(a.key, 2)
+        mk = ModelKey.parse(a.key)
         entry = {"meta": dict(a.meta), "history": {}}
         d = ws.abspath(a)
         with _guard(problems, f"model {a.key} meta.json"):
@@ -141,12 +133,12 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         with _guard(problems, f"model {a.key} history.json"):
             if (d / "history.json").is_file():
                 entry["history"] = _json(d / "history.json")
-        models[(probe, _seed(seed))] = entry
+        models[(mk.probe, mk.seed)] = entry
 
     evalsets = []
     for a in rows["evalset"]:
         with _guard(problems, f"evaluation set {a.key}"):
-            evalsets.append(_json(ws.abspath(a)))
+            evalsets.append(read_evalset(ws.abspath(a)))
     class_names = list((pool or {}).get("class_names") or next((s["class_names"] for s in evalsets), []))
     pool_labels: dict[int, int] = {}
     if predictions:
@@ -157,14 +149,14 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     images = PoolImages(dataset, pool, hashes)
 
     explanations: dict[str, dict] = {}
-    for a in rows["explanation"]:
+    for a in rows[EXPLANATION]:
         with _guard(problems, f"explanation {a.key}"):
-            set_id, method, probe, seed = a.key.rsplit("/", 3)
-            e = explanations.setdefault(set_id, {"records": [], "grid_files": []})
+            ek = ExplanationKey.parse(a.key)
+            e = explanations.setdefault(ek.set_id, {"records": [], "grid_files": []})
             sanity = a.meta.get("sanity") if isinstance(a.meta.get("sanity"), dict) else {}
-            e["records"].append({"method": method, "probe": probe, "seed": _seed(seed),
+            e["records"].append({"method": ek.method, "probe": ek.model.probe, "seed": ek.model.seed,
                                  "layer": a.meta.get("layer"), "n_images": a.meta.get("n_images"),
-                                 "sanity_spearman": sanity.get("spearman_mean"),
+                                 "sanity_spearman": sections._f(sanity.get("spearman_mean")),
                                  "deletion": _deletion(a.meta.get("faithfulness"))})
             e["grid_files"] += [str(p) for p in _grid_files(ws, a) if str(p) not in e["grid_files"]]
     for e in explanations.values():
@@ -174,7 +166,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     scores, fingerprints = {}, {}
     for a in rows["scores"]:
         with _guard(problems, f"scores {a.key}"):
-            scores[a.key] = _json(ws.abspath(a))
+            scores[a.key] = read_scores(ws.abspath(a))
     for a in rows["fingerprint"]:
         with _guard(problems, f"fingerprint {a.key}"):
             fingerprints[a.key] = _json(ws.abspath(a))
@@ -184,7 +176,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
             discovery = {"pool": a.key, **sections.discovery_summary(_json(ws.abspath(a)))}
 
     pipeline_runs = []
-    for a in ws.catalog.list("pipeline"):
+    for a in ws.catalog.list(PIPELINE):
         with _guard(problems, f"pipeline run {a.key}"):
             pipeline_runs.append(_json(ws.abspath(a)))
 
@@ -218,7 +210,7 @@ def _deletion(faith) -> dict:
     """Mean deletion scores (predicted-class target) of the map, random maps and a centre blob."""
     pred = faith.get("predicted") if isinstance(faith, dict) else None
     pred = pred if isinstance(pred, dict) else {}
-    return {k: pred.get(k) for k in ("deletion", "random", "blob")}
+    return {k: sections._f(pred.get(k)) for k in ("deletion", "random", "blob")}
 
 
 def _grid_files(ws, artifact) -> list[Path]:
@@ -240,7 +232,7 @@ def _grid_files(ws, artifact) -> list[Path]:
 
 def pool_dataset_name(ws) -> str | None:
     """The dataset name of the workspace's evaluation pool (for loading thumbnails), or None."""
-    pools = ws.catalog.list("pool")
+    pools = ws.catalog.list(POOL)
     if not pools:
         return None
-    return str(_json(ws.abspath(pools[0])).get("dataset") or pools[0].key.split("/")[0])
+    return str(_json(ws.abspath(pools[0])).get("dataset") or Pool.parse(pools[0].key).dataset)

@@ -9,6 +9,7 @@ from collections import Counter
 
 import numpy as np
 
+from ..artifacts import MinisetKey, Pool
 from .stats import proportion
 
 
@@ -229,12 +230,8 @@ def summary(rows: dict, pools: dict, pool_key, models: dict, data: dict, version
     pool = pools.get(pool_key) or {}
     minisets = []
     for a in rows["miniset"]:
-        parts = a.key.split("/")
-        size = parts[1][1:] if len(parts) > 1 and parts[1].startswith("n") else None
-        seed = next((p[4:] for p in parts if p.startswith("seed") and p[4:].isdigit()), None)
-        minisets.append({"key": a.key, "dataset": parts[0], "size": int(size) if size and size.isdigit() else None,
-                         "seed": int(seed) if seed is not None else None,
-                         "split": parts[3] if len(parts) > 3 else "train"})
+        mk = MinisetKey.parse(a.key)
+        minisets.append({"key": a.key, "dataset": mk.dataset, "size": mk.size, "seed": mk.seed, "split": mk.split})
     timings = []
     for kind, label in [("model", "Probe training"), ("predictions", "Probe predictions"), ("evalset", "Evaluation sets"),
                         ("explanation", "Explanations"), ("scores", "API scoring"), ("fingerprint", "Fingerprints")]:
@@ -254,7 +251,7 @@ def summary(rows: dict, pools: dict, pool_key, models: dict, data: dict, version
     for pr in data["probes"]:
         probes.setdefault(pr["name"], [r["seed"] for r in pr["seeds"]])
     return {
-        "dataset": pool.get("dataset") or (pool_key.split("/")[0] if pool_key else None),
+        "dataset": pool.get("dataset") or (Pool.parse(pool_key).dataset if pool_key else None),
         "pool": pool_key, "pool_n": pool.get("n"), "pool_sha256": (pool.get("source_sha256") or "")[:12] or None,
         "n_classes": len(data["class_names"]), "minisets": minisets,
         "probes": [{"name": p, "seeds": sorted(set(s))} for p, s in sorted(probes.items())],

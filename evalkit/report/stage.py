@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..artifacts import REPORT
 from ..errors import UserError
 from ..workspace import atomic_write_text
 from .collect import collect_report_data
@@ -15,6 +16,13 @@ MAX_REPORT_BYTES = 20 * 1024 * 1024
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
+def check_report_name(name: str) -> str:
+    """A report name becomes a folder and a catalog key: letters, digits, '.', '_', '-'."""
+    if not _NAME.match(name):
+        raise UserError(f"report name {name!r} must be letters, digits, '.', '_' or '-' (no slashes)")
+    return name
+
+
 def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
                   templates: str | Path | None = None, dataset=None) -> Path:
     """Render the workspace's report into ``out_dir`` (default ``WS/reports/{name}``); return index.html.
@@ -22,8 +30,7 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
     ``dataset`` (optional LoadedDataset of the pool) enables thumbnails; ``templates`` is a folder
     whose templates override the package's. Records catalog kind ``report`` with key ``name``.
     """
-    if not _NAME.match(name):
-        raise UserError(f"report name {name!r} must be letters, digits, '.', '_' or '-' (no slashes)")
+    check_report_name(name)
     out = Path(out_dir) if out_dir is not None else ws.root / "reports" / name
     if out.exists() and not out.is_dir():
         raise UserError("report output path exists and is not a directory", path=out)
@@ -40,7 +47,7 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
         rel = out.resolve().relative_to(ws.root)
     except ValueError:
         rel = out.resolve()
-    ws.catalog.record("report", name, str(rel), settings={"templates": str(templates) if templates else None},
+    ws.catalog.record(REPORT, name, str(rel), settings={"templates": str(templates) if templates else None},
                       meta={"bytes": size, "html_bytes": index.stat().st_size, "figures": len(ledger.values),
                             "files": [p.name for p in written], "images": data["meta"]["images_available"],
                             "over_size_budget": size > MAX_REPORT_BYTES})

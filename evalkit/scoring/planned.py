@@ -3,12 +3,12 @@ which ablated copies to send; this module turns its requests into engine queries
 answers into labels, and writes ``scores.json`` with the plan and ``plan.npz`` (design ledger)."""
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Callable
 
 import numpy as np
 
+from ..artifacts import SCORES, read_scores
 from ..workspace import Workspace, atomic_write_bytes
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from .engine import QueryResult
@@ -27,7 +27,7 @@ def default_max_queries(given, config, ablations) -> int | None:
 
 
 def plan_path(ws: Workspace, api: str):
-    return ws.dir("scores") / api / PLAN_FILE
+    return ws.dir(SCORES) / api / PLAN_FILE
 
 
 def previous_plan(ws: Workspace, api: str, pool: str, mapper) -> tuple[Any, dict, dict, int, int]:
@@ -36,11 +36,10 @@ def previous_plan(ws: Workspace, api: str, pool: str, mapper) -> tuple[Any, dict
     re-mapped, so a changed label table applies) and cost nothing again."""
     from ..planning import DrawLedger
 
-    art = ws.catalog.get("scores", api)
+    doc = _planned_scores(ws, api)
     path = plan_path(ws, api)
-    if art is None or not path.is_file() or not ws.abspath(art).is_file():
+    if doc is None:
         return None, {}, {}, 0, 0
-    doc = json.loads(ws.abspath(art).read_text("utf-8"))
     plan = doc.get("plan") or {}
     if doc.get("pool") != pool or not plan:
         return None, {}, {}, 0, 0
@@ -139,7 +138,7 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
     if credentials is None:
         credentials = resolve_credentials(config)
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = ResponseCache(ws.dir("scores") / "cache.sqlite")
+    cache = ResponseCache(ws.dir(SCORES) / "cache.sqlite")
     try:
         engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
         _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
@@ -172,10 +171,9 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
 
 def _merge_records(ws: Workspace, api: str, new: dict[str, dict[int, dict]]) -> dict[str, list[dict]]:
     """Records of earlier planned runs plus this run's (this run wins), per variant, by pool index."""
-    art = ws.catalog.get("scores", api)
+    doc = _planned_scores(ws, api)
     old: dict[str, dict[int, dict]] = {}
-    if art is not None and plan_path(ws, api).is_file() and ws.abspath(art).is_file():
-        doc = json.loads(ws.abspath(art).read_text("utf-8"))
+    if doc is not None:
         if doc.get("plan"):
             old[""] = {int(r["index"]): r for r in doc.get("images", [])}
             for t, rs in (doc.get("ablations") or {}).items():
@@ -185,6 +183,13 @@ def _merge_records(ws: Workspace, api: str, new: dict[str, dict[int, dict]]) -> 
 
 
 def _previous_rounds(ws: Workspace, api: str) -> list[dict]:
-    art = ws.catalog.get("scores", api)
-    doc = json.loads(ws.abspath(art).read_text("utf-8"))
+    doc = _planned_scores(ws, api) or {}
     return list((doc.get("plan") or {}).get("rounds", []))
+
+
+def _planned_scores(ws: Workspace, api: str) -> dict | None:
+    """The API's stored scores when an earlier planned run left its design ledger, else None."""
+    art = ws.catalog.get(SCORES, api)
+    if art is None or not plan_path(ws, api).is_file() or not ws.abspath(art).is_file():
+        return None
+    return read_scores(ws.abspath(art))

@@ -3,15 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import UserError, did_you_mean
-from ..workspace import Artifact, Workspace, atomic_write_text, canonical_json
+from ..artifacts import Pool, check_pool_dataset, load_evalsets, write_scores
+from ..errors import UserError
+from ..workspace import Artifact, Workspace, canonical_json
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from .api_config import ApiConfig, Credentials, redact, resolve_credentials
 from .cache import CacheScope, ResponseCache
@@ -46,24 +46,6 @@ class ScoringPlan:
             text += (f"; budget allows {self.allowed_queries} queries ({self.estimated_cost:.4f}), "
                      f"{self.queries - self.allowed_queries} image(s) will fail with reason 'budget'")
         return text
-
-
-def load_evalsets(ws: Workspace, set_ids: Sequence[str] | None) -> list[dict[str, Any]]:
-    """The eval sets by id (``sets/{id}.json``), or every kept set in the catalog when None."""
-    rows = {a.key: a for a in ws.catalog.list("evalset")}
-    if set_ids is None:
-        sets = [json.loads(ws.abspath(a).read_text("utf-8")) for a in rows.values()]
-        sets = [s for s in sets if s.get("kept", True)]
-        if not sets:
-            raise UserError(f"workspace {ws.root} has no kept evaluation sets; run 'evalkit discover' first")
-        return sets
-    out = []
-    for sid in set_ids:
-        if sid not in rows:
-            raise UserError(f"unknown evaluation set {sid!r}{did_you_mean(sid, rows)}; "
-                            f"the workspace has: {', '.join(sorted(rows)) or 'none'}")
-        out.append(json.loads(ws.abspath(rows[sid]).read_text("utf-8")))
-    return out
 
 
 def params_hash(config: ApiConfig) -> str:
@@ -112,7 +94,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     if len(pools) != 1:
         raise UserError(f"the evaluation sets come from different pools: {', '.join(sorted(pools))}")
     pool = pools.pop()
-    split = dataset.split(pool.rsplit("/", 1)[-1])
+    check_pool_dataset(ws, pool, dataset)  # the data the pool was recorded with
+    split = dataset.split(Pool.parse(pool).split)
     set_classes = tuple(sets[0].get("class_names") or split.class_names)
     if tuple(split.class_names) != set_classes:
         raise UserError(f"dataset classes {list(split.class_names)} differ from the sets' {list(set_classes)}")
@@ -240,11 +223,8 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
         **(extra or {}),
     }
-    path = ws.dir("scores") / config.name / "scores.json"
-    atomic_write_text(path, json.dumps(doc, indent=1))
-    return ws.catalog.record(
-        "scores", config.name, ws.relpath(path),
-        inputs={"sets": doc["sets"], "pool": pool},
+    return write_scores(
+        ws, doc, inputs={"sets": doc["sets"], "pool": pool},
         settings={"adapter": config.adapter, "endpoint": config.endpoint, "model": config.model,
                   "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config),
                   "max_queries": (extra or {}).get("plan", {}).get("max_queries")},

@@ -1,5 +1,6 @@
-"""Load a served classifier from its file: ``.keras`` (a probe or any Keras model) or
-``.joblib`` (a scikit-learn probe). No MLServer import here, so it is testable on its own."""
+"""The one model loader: a classifier file, ``.keras`` (a probe or any Keras model) or ``.joblib``
+(a scikit-learn probe). Used by serving, the fingerprint and ``evalkit.probes.load_probe_model``.
+No MLServer import here, so it is testable on its own."""
 from __future__ import annotations
 
 import importlib.util
@@ -34,8 +35,9 @@ class LoadedClassifier:
         if len(images) == 0:
             return np.zeros((0, self.n_classes), np.float32)
         if self.kind == "sklearn":
-            flat = images.reshape(len(images), -1) / 255.0  # evalkit.probes.predict.flatten_pixels
-            return np.asarray(self.model.predict_proba(flat), dtype=np.float32)
+            from ..probes.predict import flatten_pixels
+
+            return np.asarray(self.model.predict_proba(flatten_pixels(images)), dtype=np.float32)
         parts = [np.asarray(self.model(images[i:i + _CHUNK], training=False), dtype=np.float32)
                  for i in range(0, len(images), _CHUNK)]
         return np.concatenate(parts)

@@ -69,7 +69,7 @@ def choose_ports(host: str, http_port: int = 0) -> ServerPorts:
     MLServer 1.7 cannot switch its gRPC server off, so it gets its own free port.
     """
     if http_port < 0 or http_port > 65535:
-        raise UserError(f"--port must be between 0 and 65535, got {http_port}")
+        raise UserError(f"port must be between 0 and 65535, got {http_port}")
     if http_port == 0:
         http_port = free_port(host)
     elif not port_is_free(host, http_port):

@@ -6,18 +6,15 @@ import re
 from pathlib import Path
 from typing import Sequence
 
-from ..errors import UserError, did_you_mean
+from ..artifacts import ModelKey, model_file
+from ..errors import UserError
 from .settings import CIFAR10_CLASS_NAMES, ModelSpec
-
-_PROBE_RE = re.compile(r"^(?P<probe>[^/\s]+)/(?:seed)?(?P<seed>\d+)$")
 
 
 def parse_probe_ref(ref: str) -> tuple[str, int]:
     """'control/0' or 'control/seed0' -> ('control', 0)."""
-    m = _PROBE_RE.match(ref.strip())
-    if not m:
-        raise UserError(f"--probe must look like NAME/SEED (e.g. control/0), got {ref!r}")
-    return m["probe"], int(m["seed"])
+    key = ModelKey.parse_ref(ref)
+    return key.probe, key.seed
 
 
 def model_file_spec(path: str | Path, class_names: Sequence[str] | None = None,
@@ -36,23 +33,11 @@ def model_file_spec(path: str | Path, class_names: Sequence[str] | None = None,
 
 def probe_spec(ws, ref: str, name: str | None = None) -> ModelSpec:
     """The spec of a trained probe ``NAME/SEED`` of workspace ``ws`` (catalog kind ``model``)."""
-    probe, seed = parse_probe_ref(ref)
-    key = f"{probe}/seed{seed}"
-    art = ws.catalog.get("model", key)
-    if art is None:
-        known = [a.key for a in ws.catalog.list("model")]
-        hint = did_you_mean(key, known) or (
-            f"; trained probes: {', '.join(known)}" if known else
-            "; no probe is trained yet (run `evalkit probes train` first)")
-        raise UserError(f"no trained probe {key!r} in workspace {ws.root}{hint}")
+    key = ModelKey.parse_ref(ref)
+    art, path = model_file(ws, key)
     folder = ws.abspath(art)
-    model_file = next((f for f in (folder / "model.keras", folder / "model.joblib")
-                       if f.is_file()), None)
-    if model_file is None:
-        raise UserError(f"model file of probe {key!r} is missing (expected model.keras or "
-                        "model.joblib)", path=folder)
-    return ModelSpec(path=model_file, class_names=_probe_class_names(folder, art),
-                     name=name or _safe_name(f"{probe}-seed{seed}"),
+    return ModelSpec(path=path, class_names=_probe_class_names(folder, art),
+                     name=name or _safe_name(f"{key.probe}-seed{key.seed}"),
                      description=f"evalkit probe {key}")
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import email.utils
-import hashlib
 import io
 import json
 import time
@@ -79,8 +78,10 @@ Outcome = ApiAnswer | ImageFailure | RetrySignal
 
 
 def image_key(image: np.ndarray) -> str:
-    """sha256 hex of the raw uint8 bytes (C-order) of one image."""
-    return hashlib.sha256(np.ascontiguousarray(image, dtype=np.uint8).tobytes()).hexdigest()
+    """sha256 hex of the raw uint8 bytes (C-order) of one image (``evalkit.artifacts.image_hash``)."""
+    from ...artifacts import image_hash
+
+    return image_hash(image)
 
 
 def encode_image(image: np.ndarray, fmt: str = "png", resize: int | None = None) -> bytes:

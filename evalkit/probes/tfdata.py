@@ -1,4 +1,4 @@
-"""The tf.data input pipelines for training and prediction, and model assembly."""
+"""The tf.data input pipelines for training and prediction, model assembly and optimizers."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,4 @@
-"""Synthetic correctness data with a planted bias, for tests and demos of the verdict.
+"""Synthetic correctness data with a planted bias, for the verdict tests (test scaffolding).
 
 Each image is solvable through one key cue (colour, fine texture, global shape) or any cue.
 A simulated model uses a subset of cues: it is usually right on images whose key cue it uses
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evidence import EvalSetSpec, Trials
+from evalkit.fingerprint.evidence import EvalSetSpec, Trials
 
 SIM_CUES = ("colour", "fine_texture", "global_shape")
 TRANSFORM_CUE = {"grayscale": "colour", "channel_permute": "colour", "lowpass": "fine_texture",
