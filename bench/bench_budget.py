@@ -115,7 +115,7 @@ def random_run(data, clean: np.ndarray, abl: dict, budget: int, seed: int, truth
     sample (20%, clean); unweighted figures."""
     from evalkit.fingerprint import fingerprint_from_trials
     from evalkit.fingerprint.inputs import build_trials
-    from evalkit.fingerprint.stats import wilson_ci
+    from evalkit.stats import wilson_ci
 
     rng = np.random.default_rng(seed)
     n_img = min(int(0.8 * budget) // (1 + len(ABLATIONS)), data.population.size)
@@ -174,8 +174,10 @@ def main(argv=None) -> int:
             score_api(ws, cfg, dataset, max_queries=None)
             t_all = time.time() - t
             fp_all = fingerprint_api(ws, m["name"], data=args.data)
-            cfg_b = load_api_config(api_file(apis / f"{m['name']}-b1000.toml", f"{m['name']}-b1000", server.url,
-                                             test.class_names))
+            path_b = apis / f"{m['name']}-b1000.toml"  # same served model, a fresh API name (no cache)
+            path_b.write_text(Path(cfg.source).read_text().replace(f'name = "{m["name"]}"',
+                                                                  f'name = "{m["name"]}-b1000"', 1))
+            cfg_b = load_api_config(path_b)
             t = time.time()
             score_api(ws, cfg_b, dataset, max_queries=1000)
             t_b = time.time() - t
