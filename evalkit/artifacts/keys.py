@@ -39,6 +39,13 @@ class _Key:
     _FORMATS: ClassVar[tuple[str, ...]]
     _WHAT: ClassVar[str]
     _PATTERNS: ClassVar[dict[str, str]] = {}
+    _FOLDER: ClassVar[str] = ""      # workspace folder of the artifact's files, named like the key
+    _SUFFIX: ClassVar[str] = ""
+
+    @property
+    def path(self) -> str:
+        """Workspace-relative path of the artifact: ``{folder}/{key}{suffix}``."""
+        return f"{self._FOLDER}/{self}{self._SUFFIX}"
 
     def _format(self) -> str:
         return self._FORMATS[0]
@@ -89,16 +96,12 @@ class ModelKey(_Key):
     seed: int
     _FORMATS = ("{probe}/seed{seed}",)
     _WHAT, _EXAMPLE = "a model key", "control/seed0"
+    _FOLDER = "models"
 
     @classmethod
     def parse_ref(cls, text: str) -> "ModelKey":
         """A user's reference to a probe run: 'control/0' or 'control/seed0'."""
         return _ProbeRef.parse(text.strip()).model
-
-    @property
-    def folder(self) -> str:
-        """Workspace-relative folder of the model files."""
-        return f"models/{self}"
 
 
 @dataclass(frozen=True)
@@ -121,10 +124,7 @@ class PredictionsKey(_Key):
     pool: Pool
     _FORMATS = ("{model}/{pool}",)
     _WHAT, _EXAMPLE = "a predictions key", "control/seed0/cifar10/test"
-
-    @property
-    def path(self) -> str:
-        return f"predictions/{self}.npz"
+    _FOLDER, _SUFFIX = "predictions", ".npz"
 
 
 @dataclass(frozen=True, order=True)
@@ -137,10 +137,7 @@ class ExplanationKey(_Key):
     _FORMATS = ("{set_id}/{method}/{model}",)
     _WHAT, _EXAMPLE = "an explanation key", "control>blur/gradcam/control/seed0"
     _PATTERNS = {"set_id": ".+"}
-
-    @property
-    def folder(self) -> str:
-        return f"explanations/{self}"
+    _FOLDER = "explanations"
 
 
 @dataclass(frozen=True, order=True)

@@ -143,11 +143,11 @@ def explain_set(ws: Workspace, dataset, set_id: str, method: str, probes=None, s
             if layer is None and find_last_conv_layer(model) is None:
                 skipped.append((str(mk), "no convolutional layer"))
                 continue
-            out_dir = ws.root / key.folder
+            out_dir = ws.root / key.path
             meta = _explain_probe(ws, out_dir, model, images, labels, method, layer, batch_size,
                                   sanity_images)
             art = ws.catalog.record(
-                KIND, str(key), key.folder, inputs=inputs,
+                KIND, str(key), key.path, inputs=inputs,
                 settings={"method": method, "layer": layer, "batch_size": batch_size,
                           "sanity_images": sanity_images}, meta=meta)
         done.append((probe, seed, art))

@@ -141,7 +141,7 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     x_train, y_train = train.images[tr], train.labels[tr]
     x_val, y_val = train.images[va], train.labels[va]
     n_classes = len(dataset.class_names)
-    folder = ws.root / key.folder
+    folder = ws.root / key.path
     folder.mkdir(parents=True, exist_ok=True)
     enable_determinism(seed, deterministic)
     start = time.perf_counter()
@@ -195,7 +195,7 @@ def train_probe(ws: Workspace, dataset, spec: ProbeSpec | str, seed: int, *, tra
     atomic_write_text(folder / "history.json", json.dumps(history, indent=1))
     atomic_write_text(folder / "meta.json", json.dumps(meta, indent=1))
     return ws.catalog.record(
-        MODEL, str(key), key.folder, inputs=model_inputs(spec, dataset, mini_key),
+        MODEL, str(key), key.path, inputs=model_inputs(spec, dataset, mini_key),
         settings=model_settings(train_size=train_size, epochs=epochs, batch_size=batch_size),
         meta={"test_accuracy": test_accuracy, "seconds": meta["seconds"],
               "epochs_run": meta["epochs_run"]})
