@@ -40,11 +40,12 @@ from fingerprint_panel_models import PANEL, PARTIAL  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 ABLATIONS = ("grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror")
 RELATIVE = ("colour", "fine_texture", "global_shape")
-PROBE_CUE = {"control": None, "kernel5": None, "grayscale": "colour", "zca_shift": "colour",
-             "blur": "fine_texture", "patch_shuffle": "global_shape"}
 
 
 def members(panel_dir: Path, unseen: Path | None, names) -> list[dict]:
+    from evalkit.fingerprint.cues import probe_cues
+
+    probe_cue = probe_cues()   # the cue each probe file says it is blind to (None: standard CNN)
     out = []
     for kind in PANEL:
         files = sorted(panel_dir.glob(f"panel-{kind.replace('_', '-')}-seed*.keras"))
@@ -55,10 +56,10 @@ def members(panel_dir: Path, unseen: Path | None, names) -> list[dict]:
     if unseen is not None:
         for path in sorted(unseen.glob("models/*/seed*/model.keras")):
             probe, seed = path.parent.parent.name, path.parent.name
-            if probe in PROBE_CUE and (not names or probe in names):
+            if probe in probe_cue and (not names or probe in names):
                 meta = json.loads((path.parent / "meta.json").read_text())
                 out.append({"name": f"unseen-{probe}-{seed}", "kind": f"probe:{probe}", "file": path,
-                            "cue": PROBE_CUE[probe], "partial": False, "standard": PROBE_CUE[probe] is None,
+                            "cue": probe_cue[probe], "partial": False, "standard": probe_cue[probe] is None,
                             "test_acc": meta.get("test_accuracy")})
     return out
 
