@@ -148,14 +148,23 @@ def main(argv=None) -> int:
     ap.add_argument("--random-reps", type=int, default=10)
     ap.add_argument("--members", default="", help="comma-separated kinds/probes (default: all found)")
     ap.add_argument("--data", default=None)
+    ap.add_argument("--tag", default="all", help="results go to OUT/results-TAG.json")
+    ap.add_argument("--summarize", action="store_true",
+                    help="only print the tables from every OUT/results-*.json (no scoring)")
     args = ap.parse_args(argv)
+    budgets = [int(b) for b in args.budgets.split(",")]
+    if args.summarize:
+        rows = [r for f in sorted(args.out.glob("results-*.json")) for r in json.loads(f.read_text())]
+        for r in rows:
+            r["budgets"] = {int(k): v for k, v in r["budgets"].items()}
+        print("\n".join(summary_lines(rows, budgets)))
+        return 0
 
     from evalkit.data import load_dataset
     from evalkit.fingerprint.fingerprint import fingerprint_api
     from evalkit.planning import load_planning_data
     from evalkit.scoring import load_api_config, score_api
 
-    budgets = [int(b) for b in args.budgets.split(",")]
     dataset = load_dataset("cifar10", args.data)
     test = dataset.split("test")
     ws, n = mirror_bank(args.bank, args.out / "ws")
@@ -228,7 +237,7 @@ def main(argv=None) -> int:
               f"{row['served_1000']['verdicts']} ({row['served_1000']['grade']}); truth acc {truth:.3f}, "
               f"est {row['served_1000']['pool_accuracy']}", flush=True)
         rows.append(row)
-        (args.out / "results.json").write_text(json.dumps(rows, indent=1, default=str))
+        (args.out / f"results-{args.tag}.json").write_text(json.dumps(rows, indent=1, default=str))
     print("\n".join(summary_lines(rows, budgets)))
     return 0
 
