@@ -184,18 +184,18 @@ def main(argv=None) -> int:
             score_api(ws, cfg, dataset, max_queries=None)
             t_all = time.time() - t
             fp_all = fingerprint_api(ws, m["name"], data=args.data)
-            path_b = apis / f"{m['name']}-b1000.toml"  # same served model, a fresh API name (no cache)
-            path_b.write_text(Path(cfg.source).read_text().replace(f'name = "{m["name"]}"',
-                                                                  f'name = "{m["name"]}-b1000"', 1))
+            name_b = f"{m['name']}-b1000-{time.strftime('%H%M%S')}"  # a fresh API name: nothing cached
+            path_b = apis / f"{name_b}.toml"
+            path_b.write_text(Path(cfg.source).read_text().replace(f'name = "{m["name"]}"', f'name = "{name_b}"', 1))
             cfg_b = load_api_config(path_b)
             t = time.time()
             score_api(ws, cfg_b, dataset, max_queries=1000)
             t_b = time.time() - t
-            fp_b = fingerprint_api(ws, f"{m['name']}-b1000", data=args.data)
+            fp_b = fingerprint_api(ws, name_b, data=args.data)
         finally:
             server.stop()
         scores = json.loads((ws.root / "scores" / m["name"] / "scores.json").read_text())
-        served_b = json.loads((ws.root / "scores" / f"{m['name']}-b1000" / "scores.json").read_text())
+        served_b = json.loads((ws.root / "scores" / name_b / "scores.json").read_text())
         clean = local_answers(m["file"], test.images)
         truth = float(np.mean(clean == test.labels))
         served = {int(r["index"]): r["label"] for r in scores["images"] if r["status"] == "scored"}

@@ -50,6 +50,8 @@ class Trials:
     probe_ablation: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
     weights: np.ndarray | None = None
     ablation_weights: dict[str, np.ndarray] = field(default_factory=dict)
+    probes_on_population: bool = False  # probe figures use every image (known for free), not
+                                        # only the classifier's weighted sample
 
     def __post_init__(self):
         u = self.index.shape[0]
@@ -108,6 +110,7 @@ def compute_replicates(trials: Trials, *, n_boot: int = 1000, seed: int = 0) -> 
     u = trials.index.shape[0]
     boot = bootstrap_weights(u, n_boot, seed)
     w = boot * trials.design_weights()
+    wp = boot if trials.probes_on_population else w   # the same resample of images either way
     m = trials.model
     scored = np.isfinite(m)
     m0 = np.where(scored, m, 0.0)
@@ -118,7 +121,7 @@ def compute_replicates(trials: Trials, *, n_boot: int = 1000, seed: int = 0) -> 
         ws = w[:, pos]
         set_acc[s.id] = ratio(ws @ m0[pos], ws.sum(axis=1))
         set_counts[s.id] = (int(m0[pos].sum()), int(pos.size))
-        probe_set_acc[s.id] = {p: _seed_mean_acc(w[:, s.positions], c[:, s.positions])
+        probe_set_acc[s.id] = {p: _seed_mean_acc(wp[:, s.positions], c[:, s.positions])
                                for p, c in trials.probes.items()}
 
     kappa, kappa_max = {}, {}
@@ -146,8 +149,8 @@ def compute_replicates(trials: Trials, *, n_boot: int = 1000, seed: int = 0) -> 
         kept_n[t] = int(both.sum())
         probe_kept[t] = {}
         for p, pt in trials.probe_ablation.get(t, {}).items():
-            ok = both & np.isfinite(pt).all(axis=0)
-            wo = wt * ok
+            ok = np.isfinite(pt).all(axis=0) & (True if trials.probes_on_population else both)
+            wo = (boot if trials.probes_on_population else wt) * ok
             orig = np.nan_to_num(trials.probes[p])
             probe_kept[t][p] = ratio(wo @ np.nan_to_num(pt).T, wo @ orig.T).mean(axis=1)
     weighted = trials.weights is not None or bool(trials.ablation_weights)

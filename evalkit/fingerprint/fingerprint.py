@@ -89,7 +89,8 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
     if design is not None:
         import dataclasses
 
-        trials = dataclasses.replace(trials, weights=design.weights(trials.index), ablation_weights={
+        trials = dataclasses.replace(trials, weights=design.weights(trials.index), probes_on_population=True,
+                                     ablation_weights={
             t: design.weights(trials.index, t) for t in trials.model_ablation})
     fp = fingerprint_from_trials(trials, name, n_boot=n_boot, seed=seed, settings=st)
     fp.update({"pool": pool, "probe_seeds": {p: s for p, (s, _) in probes.items()},

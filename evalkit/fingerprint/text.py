@@ -11,7 +11,7 @@ def _ci(c: dict) -> str:
 
 _WORDS = {"as_much": "about as much as a standard CNN", "less": "less than a standard CNN",
           "more": "more than a standard CNN", "ignored": "as little as a probe blind to it",
-          "inconclusive": "inconclusive (the CI includes both a blind probe's and a standard CNN's level)"}
+          "inconclusive": "inconclusive (the CI includes a standard CNN's level and reaches half-way)"}
 
 
 def _cue_clause(cue, c: dict) -> str:
@@ -51,11 +51,11 @@ def verdict_sentence(name: str, profile: dict, status: dict, nearest: dict) -> s
     elif status["status"] == "no_bias":
         used = [CUES.get(n).label for n in rel]
         text = (f"No cue bias detected: {name} relies on {', '.join(used)} about as much as a "
-                f"standard CNN (every score's CI includes 1 and excludes 0).")
+                f"standard CNN (every score's CI includes 1 and lies above 0.5).")
     else:
         unsure = [CUES.get(n).label for n in status["inconclusive_cues"]] or ["any cue"]
         text = (f"Inconclusive: the evidence does not settle how much {name} relies on "
-                f"{', '.join(unsure)} (the CIs include both 0 and 1, or there are too few images).")
+                f"{', '.join(unsure)} (the CIs include 1 and reach 0.5, or there are too few images).")
         settled = [n for n in rel if n not in status["inconclusive_cues"]]
         if settled:
             text += " " + "; ".join(_cue_clause(CUES.get(n), profile[n]) for n in settled) + "."
@@ -100,11 +100,14 @@ def method_text(st: VerdictSettings, n_boot: int) -> str:
         "positions, (pref_classifier - pref_blind) / (pref_standard - pref_blind), counted only when "
         f"the standard and blind probes differ by at least {st.min_pref_span:.2f}. "
         f"Components need at least {st.min_n} images. Cues: {cues}. "
-        "A cue's verdict follows from where its CI lies: 'about as much as a standard CNN' when it "
-        "includes 1 (and excludes 0), 'less' when it lies between 0 and 1 (the score says how much: "
-        "0.45 = about 45% of a standard CNN's reliance), 'as little as a blind probe' when it includes "
-        "0 (and excludes 1) or lies below it, 'more' when it lies above 1, and 'inconclusive' when it "
-        "includes both. A cue no standard CNN depends on (orientation, "
+        "A cue's verdict follows from where its CI lies: 'as little as a blind probe' when it includes "
+        "0 and lies below 0.5 (or lies below 0); otherwise 'less than a standard CNN' when it lies "
+        "wholly below 1 (the score says how much: 0.45 = about 45% of a standard CNN's reliance); "
+        "'more' when it lies wholly above 1; 'about as much as a standard CNN' when it includes 1 and "
+        "lies above 0.5; 'inconclusive' when it includes 1 and reaches 0.5 or below. "
+        "When the query planner chose the images, the probes' figures (anchors and spans) are "
+        "computed on every eval-set image, which the bank knows for free; only the classifier's "
+        "figures are estimated from its weighted sample. A cue no standard CNN depends on (orientation, "
         "when probes were trained with flips) is scored on an absolute scale instead: the fraction "
         f"of accuracy lost, 'used' when its CI lies above {st.absolute_threshold:.2f}.\n"
         "Verdict. The headline names the largest significant deviation from a standard CNN (the cue "

@@ -5,10 +5,10 @@ probes), 0 = as little as to a probe that is blind to it. It averages two kinds 
 ablation drops, (drop_model - drop_blind) / (drop_standard - drop_blind) with drop = 1 - kept
 (drop_blind = 0 when no blind probe has reference data), and preference positions,
 (pref_model - pref_blind) / (pref_standard - pref_blind) on each standard-vs-blind pair of sets.
-Each cue's verdict says where its CI lies against the two anchors: "as_much" (the CI includes 1,
-the standard CNN's level, and excludes 0), "less" (the CI lies between 0 and 1), "ignored" (the
-CI includes 0, the blind probes' level, and excludes 1, or lies below 0), "more" (the CI lies
-above 1), "inconclusive" (the CI includes both anchors, or there is no usable evidence).
+Each cue's verdict says where its CI lies against the two anchors: "ignored" (the CI includes 0,
+the blind probes' level, and lies below 0.5, or lies below 0), "less" (otherwise wholly below 1,
+the standard CNN's level), "more" (wholly above 1), "as_much" (includes 1 and lies above 0.5),
+"inconclusive" (includes 1 and reaches down to 0.5 or below, or no usable evidence).
 """
 from __future__ import annotations
 
@@ -112,14 +112,15 @@ def relative_verdict(lo: float, hi: float, st: VerdictSettings) -> str:
     """Where a relative-scale CI lies against the blind (0) and standard (1) levels."""
     if not (np.isfinite(lo) and np.isfinite(hi)):
         return "inconclusive"
-    has_blind, has_std = lo <= st.blind <= hi, lo <= st.standard <= hi
-    if has_blind and has_std:
-        return "inconclusive"
-    if has_std:
-        return "as_much"
-    if has_blind or hi < st.blind:
-        return "ignored"
-    return "more" if lo > st.standard else "less"
+    if hi < st.blind or (lo <= st.blind and hi < st.neutral):
+        return "ignored"          # consistent with a blind probe, and closer to it than to a standard CNN
+    if hi < st.standard:
+        return "less"
+    if lo > st.standard:
+        return "more"
+    if lo > st.neutral:
+        return "as_much"          # includes the standard level, and closer to it than to a blind probe
+    return "inconclusive"
 
 
 DEVIATIONS = ("ignored", "less", "more")

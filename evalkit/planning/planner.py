@@ -49,7 +49,7 @@ def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_an
     trials = build_trials(data.docs, data.labels, data.probes, answers, ablation_answers,
                           data.reference or None, data.population if data.reference else None)
     return dataclasses.replace(
-        trials, weights=ledger.weights(trials.index),
+        trials, weights=ledger.weights(trials.index), probes_on_population=True,
         ablation_weights={t: ledger.weights(trials.index, t) for t in trials.model_ablation})
 
 
