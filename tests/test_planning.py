@@ -10,7 +10,7 @@ from fingerprint_sim import SIM_PROBES, TRANSFORM_CUE, CueWorld, simulate_trials
 from evalkit.planning import DrawLedger, PlanningData, QueryPlanner, estimate_pool_accuracy
 from evalkit.planning.design import difficulty_strata, neyman_allocation
 from evalkit.planning.planner import weighted_trials
-from evalkit.planning.population import informativeness
+from evalkit.planning.population import informativeness, preference_sets
 
 TRANSFORMS = tuple(TRANSFORM_CUE)
 
@@ -32,7 +32,8 @@ def sim_bank(world: CueWorld, uses: set[str], model_seed: int):
     cue_abl = {c: tuple(CUES.get(c).ablations) for c in CUES.names()}
     data = PlanningData("sim/test", labels, docs, used, world.p_correct(set(SIM_PROBES["control"])),
                         probes, tr.probe_ablation, cue_abl)
-    data = PlanningData(**{**data.__dict__, "informativeness": informativeness(data)})
+    data = PlanningData(**{**data.__dict__, "informativeness": informativeness(data),
+                           "preference_sets": preference_sets(data)})
     m_orig, m_abl = world.draw(uses, np.random.default_rng(model_seed), TRANSFORMS)
 
     def answer(i: int, t: str):

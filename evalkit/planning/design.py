@@ -58,6 +58,20 @@ class DrawLedger:
             np.add.at(self.count[v], drawn, 1)
         return drawn
 
+    def set_draws(self, rng: np.random.Generator, sets: list[np.ndarray], n_draws: int) -> np.ndarray:
+        """Draw ``n_draws`` clean images spread evenly over ``sets`` (uniform, with replacement,
+        within each set): the classifier's accuracy on each preference set, one query each."""
+        per = np.full(len(sets), n_draws // max(len(sets), 1))
+        per[rng.permutation(len(sets))[: n_draws - per.sum()]] += 1
+        drawn = []
+        for members, n_s in zip(sets, per):
+            self.expected[""][members] += n_s / members.size
+            if n_s:
+                drawn.append(members[rng.integers(0, members.size, size=int(n_s))])
+        drawn = np.concatenate(drawn) if drawn else np.zeros(0, np.int64)
+        np.add.at(self.count[""], drawn, 1)
+        return drawn
+
     def accuracy_draws(self, rng: np.random.Generator, strata: np.ndarray, allocation: np.ndarray) -> np.ndarray:
         """Draw ``allocation[h]`` pool images without replacement from each stratum h (clean only)."""
         drawn = []

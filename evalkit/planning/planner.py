@@ -3,7 +3,8 @@
 Round 1 spends ``accuracy_share`` of the budget on a difficulty-stratified sample of the whole
 pool (clean images: the full-set accuracy estimate) and shares the rest of its round budget
 between the cues; each cue draws eval-set images by informativeness (design.py) and asks for
-the clean image and the cue's ablated copies. After each round the fingerprint evidence is
+the clean image and the cue's ablated copies; half of a cue's share goes to clean images of its
+standard-vs-blind preference sets, spread evenly over the sets. After each round the fingerprint evidence is
 recomputed with design weights; a cue is *decided* when its verdict is not inconclusive and the
 99% CI gives the same verdict as the 95% CI (a margin against stopping on a lucky round).
 Later rounds go to undecided cues only; the planner stops when every cue is decided or the
@@ -133,11 +134,16 @@ class QueryPlanner:
             per_cue = {}
             for c in undecided if budget > 0 else []:
                 abls = d.cue_ablations[c]
-                n = (budget // len(undecided)) // (1 + len(abls))
+                share = budget // len(undecided)
+                sets = d.preference_sets.get(c, [])
+                n_pref = share // 2 if sets else 0       # clean images of the preference sets
+                n = (share - n_pref) // (1 + len(abls))  # images with the cue's ablated copies
                 drawn = ledger.cue_draws(rng, d.population, d.labels, d.informativeness[c], n, abls,
                                          self.defensive)
                 requests += [(int(i), v) for i in drawn for v in ("", *abls)]
-                per_cue[c] = int(n)
+                if n_pref:
+                    requests += [(int(i), "") for i in ledger.set_draws(rng, sets, n_pref)]
+                per_cue[c] = {"ablation_draws": int(n), "preference_draws": int(n_pref)}
             new = list(dict.fromkeys(q for q in requests if q not in asked))
             got, paid = ask(new)
             asked.update(new)
@@ -181,8 +187,12 @@ def plan_summary(planner: QueryPlanner, price_per_1000: float, spent: int = 0) -
     cues = planner.cues
     for c in cues:
         abls = d.cue_ablations[c]
-        n = (budget // len(cues)) // (1 + len(abls))
-        lines.append(f"  round 1: {c}: {n} images x (clean + {', '.join(abls)}) = {n * (1 + len(abls))} queries")
+        share = budget // len(cues)
+        sets = d.preference_sets.get(c, [])
+        n_pref = share // 2 if sets else 0
+        n = (share - n_pref) // (1 + len(abls))
+        lines.append(f"  round 1: {c}: {n} images x (clean + {', '.join(abls)}) = {n * (1 + len(abls))} queries"
+                     + (f" + {n_pref} clean images of its {len(sets)} preference sets" if n_pref else ""))
     lines.append(f"  rounds 2-{planner.rounds}: about {remaining // planner.rounds} queries each, shared by the "
                  "cues still undecided; stops early when every cue is decided")
     return lines

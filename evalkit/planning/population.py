@@ -33,6 +33,7 @@ class PlanningData:
     reference: dict[str, dict[str, np.ndarray]]       # {t: {probe: (S, P)}} on ablated images
     cue_ablations: dict[str, tuple[str, ...]]         # cue -> its ablations (among those used)
     informativeness: dict[str, np.ndarray] = field(default_factory=dict)  # cue -> (P,) >= 0
+    preference_sets: dict[str, list[np.ndarray]] = field(default_factory=dict)  # cue -> pool indices per set
 
     @property
     def n_pool(self) -> int:
@@ -61,13 +62,25 @@ def load_planning_data(ws: Workspace, ablations, images: np.ndarray | Callable, 
     cue_abl = {n: tuple(t for t in CUES.get(n).ablations if t in ablations) for n in CUES.names()}
     cue_abl = {n: t for n, t in cue_abl.items() if t}
     data = PlanningData(pool, labels, docs, population, difficulty, probes, reference, cue_abl)
-    return PlanningData(**{**data.__dict__, "informativeness": informativeness(data)})
+    return PlanningData(**{**data.__dict__, "informativeness": informativeness(data),
+                           "preference_sets": preference_sets(data)})
+
+
+def preference_sets(data: PlanningData) -> dict[str, list[np.ndarray]]:
+    """cue -> the pool indices of each of its standard-vs-blind pair sets (the preference
+    components need the classifier's accuracy on each of them)."""
+    out = {}
+    for cue in data.cue_ablations:
+        spec = CUES.get(cue)
+        out[cue] = [np.asarray(d["indices"], dtype=np.int64) for d in data.docs
+                    if d.get("kind") == "pair" and {d["probe_a"], d["probe_b"]} & set(spec.users)
+                    and {d["probe_a"], d["probe_b"]} & set(spec.blind)]
+    return {c: v for c, v in out.items() if v}
 
 
 def informativeness(data: PlanningData) -> dict[str, np.ndarray]:
     """cue -> (P,) score: the reference probes' answer-change rate under the cue's ablations
-    (users and blind probes alike: a change by either separates the two), plus 1 for images
-    of the cue's standard-vs-blind preference sets."""
+    (users and blind probes alike: a change by either separates the two)."""
     out = {}
     for cue, ablations in data.cue_ablations.items():
         spec = CUES.get(cue)
@@ -80,10 +93,5 @@ def informativeness(data: PlanningData) -> dict[str, np.ndarray]:
                 clean = data.probes[p][1][:, data.population]
                 flips.append(np.abs(clean - data.reference[t][p]).mean(axis=0))
         score = np.mean(flips, axis=0) if flips else np.zeros(data.population.size)
-        pref = np.zeros(data.population.size)
-        for d in data.docs:
-            if d.get("kind") == "pair" and {d["probe_a"], d["probe_b"]} & set(spec.users) \
-                    and {d["probe_a"], d["probe_b"]} & set(spec.blind):
-                pref[data.population_positions(d["indices"])] = 1.0
-        out[cue] = score + pref
+        out[cue] = score
     return out
