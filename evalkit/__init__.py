@@ -14,6 +14,13 @@ from .version import __version__
 
 __all__ = ["__version__", "run"]
 
+import os as _os
+
+if _os.environ.get("EVALKIT_QUIET_TF") == "1":  # a worker process of a quiet `evalkit` command
+    from .quiet import quiet_tensorflow as _quiet
+
+    _quiet(verbose=False)
+
 
 def run(config, **kwargs):
     """Run the whole pipeline from a config file path or PipelineConfig; returns a RunResult."""

@@ -31,7 +31,7 @@ def _load(dataset: str, data: Optional[str], skip_bad: bool):
 
 @probes_app.command("list")
 def list_cmd() -> None:
-    """List the probe definitions found (probes/*.toml and $EVALKIT_PROBES_PATH)."""
+    """List the probe definitions found (built-in probes, then --probes-dir / $EVALKIT_PROBES)."""
     from ..probes import list_probe_specs, load_probe_spec
 
     for name in list_probe_specs():

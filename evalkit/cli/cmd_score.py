@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
 
 
 def score(
-    api: Path = typer.Option(..., "--api", help="API file (TOML), e.g. apis/google-vision.toml."),
+    api: Path = typer.Option(..., "--api", help="API file (TOML), e.g. apis/google-vision.toml, or a built-in example's name, e.g. local-probe."),
     set_ids: Optional[List[str]] = typer.Option(None, "--set", help="Evaluation set id (repeatable, or comma-separated)."),
     all_sets: bool = typer.Option(False, "--all-sets", help="Score every kept evaluation set of the workspace."),
     budget: Optional[float] = typer.Option(None, "--budget", help="Spend at most this much (same unit as price_per_1000); "

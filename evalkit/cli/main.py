@@ -4,16 +4,15 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-
-# TensorFlow's C++ start-up chatter (CUDA probing, CPU features) is noise for CLI users;
-# errors still show. Set before TensorFlow is imported; worker processes inherit it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from pathlib import Path
+from typing import List, Optional
 
 import typer
 from typer._click import exceptions as click_exc  # typer >= 0.23 vendors click
 
 from ..version import __version__
 from ..errors import UserError
+from ..quiet import quiet_tensorflow
 
 app = typer.Typer(
     name="evalkit", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -32,8 +31,22 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                       help="Show the version and exit.")) -> None:
+                                       help="Show the version and exit."),
+          verbose: bool = typer.Option(False, "--verbose", "-v",
+                                       help="Show TensorFlow's and absl's start-up and log messages."),
+          probes_dir: Optional[List[Path]] = typer.Option(
+              None, "--probes-dir", help="Folder of extra probe files (*.toml) that add to or override the "
+              "built-in probes (repeatable; also $EVALKIT_PROBES).")) -> None:
     """Find out what a black-box image classifier relies on."""
+    for d in probes_dir or []:
+        if not d.is_dir():
+            raise UserError(f"--probes-dir {d}: expected an existing folder of probe files (*.toml)")
+        from ..probes.spec import PROBES_ENV  # env, so worker processes and servers see it too
+
+        os.environ[PROBES_ENV] = os.pathsep.join(
+            p for p in (os.environ.get(PROBES_ENV), str(d.resolve())) if p)
+
+
 
 
 for _name in COMMAND_MODULES:
@@ -42,8 +55,10 @@ for _name in COMMAND_MODULES:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    quiet_tensorflow(verbose=_root_flag(args, "--verbose", "-v"))
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=args, standalone_mode=False)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
@@ -61,3 +76,15 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted; re-run the same command to resume", file=sys.stderr)
         sys.exit(130)
+
+
+def _root_flag(args: list[str], *names: str) -> bool:
+    """Whether a root option (given before the command name) is among the arguments."""
+    takes_value = False
+    for arg in args:
+        if arg in names:
+            return True
+        if not arg.startswith("-") and not takes_value:
+            return False  # the command name: later options belong to the command
+        takes_value = arg == "--probes-dir"
+    return False

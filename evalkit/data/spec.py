@@ -1,15 +1,14 @@
 """Dataset definitions (``datasets/<name>.toml``): class names, image shape, download source."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config_schema import check_keys, load_toml
 from ..errors import ConfigError, UserError, did_you_mean
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SPECS_ENV = "EVALKIT_DATASETS"  # extra folder of dataset TOML files (searched first)
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the source tree (where ../shared is looked for)
+SPECS_ENV = "EVALKIT_DATASETS"  # extra folders of dataset TOML files (searched first)
 
 COLOR_MODES = {"RGB": 3, "L": 1}  # PIL mode -> channels
 DOWNLOAD_FORMATS = ("cifar-python", "mnist-npz")
@@ -46,9 +45,11 @@ class DatasetSpec:
 
 
 def spec_dirs() -> list[Path]:
-    """Folders searched for ``<name>.toml``: $EVALKIT_DATASETS, ./datasets, <project>/datasets."""
-    dirs = [Path(os.environ[SPECS_ENV])] if os.environ.get(SPECS_ENV) else []
-    dirs += [Path.cwd() / "datasets", PROJECT_ROOT / "datasets"]
+    """Folders searched for ``<name>.toml``, first match wins: $EVALKIT_DATASETS (``os.pathsep``-
+    separated), ./datasets, then the built-in datasets shipped in the package."""
+    from ..resources import builtin_dir, env_dirs
+
+    dirs = [*env_dirs(SPECS_ENV), Path.cwd() / "datasets", builtin_dir("datasets")]
     out: list[Path] = []
     for d in dirs:
         if d.is_dir() and d.resolve() not in out:

@@ -96,13 +96,16 @@ def _reference_correctness(ws: Workspace, indices: np.ndarray, transforms, image
 
     imgs = (images() if callable(images) else images)[indices]
     truth = labels[indices]
+    # Each model is loaded once and predicts every ablated copy in one call (reloading it per
+    # transform rebuilt its predict function each time: tf.function retracing).
     models = {(p, s): load_probe_model(ws, p, s) for p, seeds in probes.items() for s in seeds}
+    x = np.concatenate([ablate_pool_images(t, imgs, indices, seed=ABLATION_SEED) for t in transforms])
+    n = len(imgs)
+    hits = {key: m.predict_proba(x).argmax(1) == np.tile(truth, len(transforms)) for key, m in models.items()}
     out = {}
-    for t in transforms:
-        x = ablate_pool_images(t, imgs, indices, seed=ABLATION_SEED)
+    for i, t in enumerate(transforms):
         for p, seeds in probes.items():
-            rows = [(models[(p, s)].predict_proba(x).argmax(1) == truth) for s in seeds]
-            out[f"{t}|{p}"] = np.stack(rows).astype(float)
+            out[f"{t}|{p}"] = np.stack([hits[(p, s)][i * n:(i + 1) * n] for s in seeds]).astype(float)
     return out
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..config_schema import check_keys, load_toml
 from ..discovery.discover import DiscoverySettings
 from ..errors import ConfigError, UserError
+from ..resources import resolve_api_file
 from ..scoring.api_config import parse_max_queries
 
 _SECTIONS = {"run": dict, "data": dict, "probes": dict, "discovery": dict, "explain": dict,
@@ -114,7 +115,11 @@ def load_config(path: str | Path, *, workspace: str | Path | None = None) -> Pip
         if "file" in entry:
             api_path = (path.parent / entry["file"]) if not Path(entry["file"]).is_absolute() else Path(entry["file"])
             if not api_path.is_file() and not Path(entry["file"]).is_file():
-                raise ConfigError(f"[[apis]] entry {i}: API file {entry['file']!r} not found", path=where)
+                try:  # the name of a built-in example API file (or one in $EVALKIT_APIS)
+                    resolve_api_file(entry["file"])
+                except UserError:
+                    raise ConfigError(f"[[apis]] entry {i}: API file {entry['file']!r} not found",
+                                      path=where) from None
         apis.append(ApiEntry(file=entry.get("file"), serve=entry.get("serve")))
 
     executor = run.get("executor", "local")

@@ -226,7 +226,9 @@ def _api_name(cfg: PipelineConfig, entry: ApiEntry) -> str:
 
 def api_file(cfg: PipelineConfig, entry: ApiEntry) -> str:
     p = Path(entry.file)
-    return str(p if p.is_absolute() or p.is_file() else cfg.path.parent / p)
+    if p.is_absolute() or p.is_file() or not (cfg.path.parent / p).is_file():
+        return str(p)  # load_api_config also finds built-in example files by name
+    return str(cfg.path.parent / p)
 
 
 def _planned_limit(cfg: PipelineConfig, entry: ApiEntry, ablations) -> int | None:

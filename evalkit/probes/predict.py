@@ -31,6 +31,8 @@ class ProbeModel:
             raise UserError(f"expected RGB images (N, H, W, 3), got shape {images.shape}")
         if self.keras_model is None:
             return self.sklearn_model.predict_proba(flatten_pixels(images)).astype(np.float32)
+        if len(images) <= batch_size:  # one batch: a direct call, no predict function to trace
+            return np.asarray(self.keras_model(images.astype(np.float32), training=False), dtype=np.float32)
         from .tfdata import eval_dataset
 
         probs = self.keras_model.predict(eval_dataset(images, batch_size=batch_size), verbose=0)

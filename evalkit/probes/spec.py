@@ -18,14 +18,15 @@ A probe file looks like::
     blind_to = ["grayscale", "channel_permute"]
     min_kept = 0.9
 
-Files are found in the project's ``probes/`` folder and in every folder listed in
-``$EVALKIT_PROBES_PATH`` (``os.pathsep``-separated); a later folder overrides an earlier one.
+Files are found among the built-in probes shipped in the package (``evalkit/resources/probes``,
+the top-level ``probes/`` folder of the source tree), then in every folder listed in
+``$EVALKIT_PROBES_PATH`` (the older name) and ``$EVALKIT_PROBES`` (``os.pathsep``-separated;
+``evalkit --probes-dir DIR`` appends to it); a file in a later folder overrides a same-named earlier one.
 """
 from __future__ import annotations
 
 import hashlib
 import inspect
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from typing import Any
 from ..config_schema import check_keys, load_toml
 from ..errors import ConfigError, UserError, did_you_mean
 
-PROBES_PATH_ENV = "EVALKIT_PROBES_PATH"
+PROBES_ENV = "EVALKIT_PROBES"
+PROBES_PATH_ENV = "EVALKIT_PROBES_PATH"  # older name, still read (after EVALKIT_PROBES)
 
 _TOP_SCHEMA = {
     "description": str, "architecture": str, "input_transform": str, "augmentations": list,
@@ -78,11 +80,11 @@ class ProbeSpec:
 
 
 def probe_dirs() -> list[Path]:
-    """Folders searched for probe files: the project's probes/ then $EVALKIT_PROBES_PATH."""
-    dirs = [Path(__file__).resolve().parents[2] / "probes"]
-    extra = os.environ.get(PROBES_PATH_ENV, "")
-    dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p.strip()]
-    return dirs
+    """Folders searched for probe files: the built-in probes, then $EVALKIT_PROBES_PATH and
+    $EVALKIT_PROBES (a later folder overrides an earlier one)."""
+    from ..resources import builtin_dir, env_dirs
+
+    return [builtin_dir("probes"), *env_dirs(PROBES_PATH_ENV, PROBES_ENV)]
 
 
 def _probe_files() -> dict[str, Path]:

@@ -109,9 +109,10 @@ class Credentials:
 
 def load_api_config(path: str | Path) -> ApiConfig:
     """Read and validate one API file; unknown keys, types and adapters are one-line ConfigErrors."""
+    from ..resources import resolve_api_file
     from .adapters import ADAPTERS
 
-    path = Path(path)
+    path = resolve_api_file(path)  # a path, or the name of a built-in example / $EVALKIT_APIS file
     raw = load_toml(path)
     where = str(path)
     check_keys(raw, _TOP, where=where, required=("adapter", "endpoint"))
