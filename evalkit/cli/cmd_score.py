@@ -27,6 +27,8 @@ def score(
     max_queries: Optional[str] = typer.Option(
         None, "--max-queries", help="Query budget for the planner, a number or 'all' (default: the API file's "
         "max_queries, else 1000 when ablations are scored for a fingerprint, else all)."),
+    new_run: bool = typer.Option(False, "--new-run", help="Query afresh as a new run (cached answers of earlier "
+                                 "runs are not used; a planned API re-sends its stored plan), to compare runs."),
     data: Optional[str] = DataOption,
     workspace: Optional[Path] = WorkspaceOption,
 ) -> None:
@@ -51,7 +53,7 @@ def score(
     limit = default_max_queries(parse_max_queries(max_queries, where="--max-queries"), config,
                                 chosen if chosen is not None else config.ablations)
     result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
-                       dry_run=dry_run, echo=typer.echo, max_queries=limit)
+                       dry_run=dry_run, echo=typer.echo, max_queries=limit, new_run=new_run)
     if isinstance(result, ScoringPlan):
         typer.echo("dry run: nothing sent")
         return
@@ -63,5 +65,8 @@ def score(
     if doc["unmapped_labels"]:
         top = ", ".join(f"{k} ({v})" for k, v in list(doc["unmapped_labels"].items())[:5])
         typer.echo(f"most frequent unmapped labels: {top}")
+    run = doc.get("run") or {}
+    typer.echo(f"run {run.get('id')}" + (f" (model version {', '.join(run['model_versions'])})"
+                                          if run.get("model_versions") else ""))
     typer.echo(f"scores: {ws.abspath(result)}")
 

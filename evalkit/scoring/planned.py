@@ -112,14 +112,16 @@ def save_ledger(ws: Workspace, api: str, ledger) -> None:
 
 
 def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations, *, max_queries: int,
-                       budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4):
+                       budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4,
+                       new_run: bool = False):
     """Run the query planner for one API and write its scores (see ``score_api``)."""
     from ..planning import QueryPlanner, load_planning_data, plan_summary
     from ..probes.transforms import ablate_pool_images
     from .api_config import resolve_credentials
-    from .cache import CacheScope, ResponseCache
+    from .cache import CacheScope
     from .engine import ScoringEngine
     from .labels import LabelMapper
+    from .runs import open_cache
     from .stage import ScoringPlan, _preflight, _write_scores, params_hash
 
     adapter = config.adapter_instance()
@@ -138,7 +140,7 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
     if credentials is None:
         credentials = resolve_credentials(config)
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = ResponseCache(ws.dir(SCORES) / "cache.sqlite")
+    cache = open_cache(ws, new_run)
     try:
         engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
         _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
@@ -162,7 +164,7 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
                           result.queries, result.queries, config.price_per_1000,
                           result.queries * config.price_per_1000 / 1000, plan.full_cost)
     art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        extra=extra)
+                        extra=extra, new_run=new_run)
     echo(f"{config.name}: planner sent {result.queries} queries (cost "
          f"{result.queries * config.price_per_1000 / 1000:.4f}), {result.spent_queries} in all runs of "
          f"this plan; stopped: {result.stopped}")

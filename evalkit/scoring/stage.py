@@ -14,9 +14,10 @@ from ..errors import UserError
 from ..workspace import Artifact, Workspace, canonical_json
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from .api_config import ApiConfig, Credentials, redact, resolve_credentials
-from .cache import CacheScope, ResponseCache
+from .cache import CacheScope
 from .engine import QueryResult, ScoringEngine
 from .labels import LabelMapper, most_frequent_unmapped
+from .runs import archive_run, open_cache, run_block
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
               ablations: Sequence[str] | None = None, budget: float | None = None, dry_run: bool = False,
               credentials: Credentials | None = None, environ: Mapping[str, str] | None = None,
               echo: Callable[[str], None] = lambda s: None,
-              max_queries: int | None = None) -> Artifact | ScoringPlan:
+              max_queries: int | None = None, new_run: bool = False) -> Artifact | ScoringPlan:
     """Score ``api_config`` on the eval sets (all kept sets when ``set_ids`` is None).
 
     ``ablations`` defaults to the API file's list; ``[]`` switches them off. Prints the plan
@@ -88,6 +89,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     ``max_queries``: let the query planner (evalkit.planning) choose at most this many queries
     among the sets' images and their ablated copies (cumulative over runs of the same API: a
     larger value continues an earlier plan); None sends every image and every ablated copy.
+    ``new_run``: query afresh (cached answers of earlier runs are not read; a planned API re-sends
+    its stored plan), see :mod:`evalkit.scoring.runs`.
     """
     sets = load_evalsets(ws, set_ids)
     pools = {s["pool"] for s in sets}
@@ -111,8 +114,16 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
 
         if credentials is None and not dry_run:
             credentials = resolve_credentials(config, environ)
+        if new_run:
+            from .replay import replay_plan
+
+            done = replay_plan(ws, config, split, pool, sets, budget=budget, dry_run=dry_run,
+                               credentials=credentials, echo=echo)
+            if done is not None:
+                return done
         return score_with_planner(ws, config, split, pool, sets, ablations, max_queries=int(max_queries),
-                                  budget=budget, dry_run=dry_run, credentials=credentials, echo=echo)
+                                  budget=budget, dry_run=dry_run, credentials=credentials, echo=echo,
+                                  new_run=new_run)
 
     indices = np.array(sorted({int(i) for s in sets for i in s["indices"]}), dtype=np.int64)
     if indices.size and (indices.min() < 0 or indices.max() >= len(split)):
@@ -125,7 +136,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     keys = {v: [image_key(im) for im in arr] for v, arr in variants.items()}
 
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = ResponseCache(ws.dir("scores") / "cache.sqlite")
+    cache = open_cache(ws, new_run)
     try:
         if not dry_run and credentials is None:
             credentials = resolve_credentials(config, environ)
@@ -161,7 +172,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     budget_keys = {it.key for it in to_send[allowed:]}
     records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
                    for i, k in zip(indices, keys[v])] for v in variants}
-    return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests)
+    return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests,
+                         new_run=new_run)
 
 
 def _preflight(adapter, item: ImageItem, credentials, config: ApiConfig) -> None:
@@ -200,7 +212,8 @@ def _record(index: int, key: str, res: QueryResult | None, over_budget: bool, ma
 
 
 def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, records, plan: ScoringPlan,
-                  fresh: Mapping[str, QueryResult], http_requests: int, extra: dict | None = None) -> Artifact:
+                  fresh: Mapping[str, QueryResult], http_requests: int, extra: dict | None = None,
+                  new_run: bool = False) -> Artifact:
     base = records[""]
     all_recs = [r for rs in records.values() for r in rs]
     abstained = [r["raw_label"] for r in all_recs if r["status"] == "scored" and r["label"] is None]
@@ -223,9 +236,12 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
         **(extra or {}),
     }
-    return write_scores(
+    doc["run"] = run_block(ws, config.name, new_run=new_run, versions=versions)
+    art = write_scores(
         ws, doc, inputs={"sets": doc["sets"], "pool": pool},
         settings={"adapter": config.adapter, "endpoint": config.endpoint, "model": config.model,
                   "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config),
                   "max_queries": (extra or {}).get("plan", {}).get("max_queries")},
         meta={k: doc[k] for k in ("queries_sent", "cache_hits", "failures", "abstentions", "spent_cost")})
+    archive_run(ws, doc)  # every scoring is a run, kept beside the latest
+    return art
