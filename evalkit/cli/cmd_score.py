@@ -52,6 +52,10 @@ def score(
 
     limit = default_max_queries(parse_max_queries(max_queries, where="--max-queries"), config,
                                 chosen if chosen is not None else config.ablations)
+    if new_run and max_queries is None:  # pair with the latest run: same plan, or every image
+        from ..scoring.runs import new_run_limit
+
+        limit = new_run_limit(ws, config.name, limit)
     result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
                        dry_run=dry_run, echo=typer.echo, max_queries=limit, new_run=new_run)
     if isinstance(result, ScoringPlan):

@@ -16,10 +16,11 @@ from ..fingerprint.inputs import load_eval_sets
 from ..scoring.runs import RunInfo, load_run, pick_runs, run_plan
 from ..workspace import Workspace, atomic_write_text
 from .cues import paired_cue_changes
-from .stats import flip_rate, holm, paired_change
+from .stats import flip_rate, holm, paired_change, sig
 from .text import METHOD, verdict_sentence
 
 COMPARISON = "comparison"
+MIN_CUE_CHANGE = 0.5   # relative cue scale: half the span from a cue-blind probe (0) to a standard CNN (1)
 
 
 def _run_meta(run: RunInfo) -> dict:
@@ -44,7 +45,7 @@ def compare_answers(docs: list[dict], labels: np.ndarray, ans_a: dict, ans_b: di
                "flips": flip_rate([ans_a[i] for i in idx], [ans_b[i] for i in idx]), "n_set": len(d["indices"])}
         sets.append(row)
     for row, p in zip(sets, holm([s["p"] for s in sets])):
-        row["p_holm"] = round(float(p), 6)
+        row["p_holm"] = sig(float(p))
         row["changed"] = bool(p < alpha)
     overall["changed"] = bool(overall["p"] is not None and overall["p"] < alpha)
     return {"common": common, "overall": overall, "sets": sets}
@@ -52,8 +53,12 @@ def compare_answers(docs: list[dict], labels: np.ndarray, ans_a: dict, ans_b: di
 
 def compare_runs(ws: Workspace, api: str, run_a: str | None = None, run_b: str | None = None, *,
                  data=None, dataset=None, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05,
-                 max_flipped: int = 60) -> dict:
-    """Compare two runs of ``api`` (default: its last two) and write the comparison."""
+                 max_flipped: int = 60, min_cue_change: float = MIN_CUE_CHANGE) -> dict:
+    """Compare two runs of ``api`` (default: its last two) and write the comparison.
+
+    A cue's reliance counts as changed when its Holm-adjusted p-value is below ``alpha`` and the
+    change is at least ``min_cue_change`` on the cue's scale (relative scale: half the distance
+    between a standard CNN and a cue-blind probe, where the fingerprint's verdict words switch)."""
     if not 0 < alpha < 1:
         raise UserError(f"--alpha must be between 0 and 1, got {alpha}")
     ra, rb = pick_runs(ws, api, run_a, run_b)
@@ -89,8 +94,9 @@ def compare_runs(ws: Workspace, api: str, run_a: str | None = None, run_b: str |
                               images=images, design=design, n_boot=n_boot, seed=seed)
     tested = [c for c in cues.values() if c["p"] is not None]
     for c, p in zip(tested, holm([c["p"] for c in tested])):
-        c["p_holm"] = round(float(p), 6)
-        c["changed"] = bool(p < alpha)
+        c["p_holm"] = sig(float(p))
+        c["significant"] = bool(p < alpha)
+        c["changed"] = bool(p < alpha and abs(c["diff"]) >= min_cue_change)
     class_names = list(da.get("class_names") or [])
     in_sets = {}
     for d in docs:
@@ -102,7 +108,7 @@ def compare_runs(ws: Workspace, api: str, run_a: str | None = None, run_b: str |
         "api": api, "pool": pool, "run_a": _run_meta(ra), "run_b": _run_meta(rb),
         "n_common": len(common), "n_only_a": len(set(ans_a) - set(ans_b)), "n_only_b": len(set(ans_b) - set(ans_a)),
         "overall": res["overall"], "sets": res["sets"], "ablations": ablations,
-        "cues": list(cues.values()), "alpha": alpha, "n_boot": n_boot, "seed": seed,
+        "cues": list(cues.values()), "alpha": alpha, "min_cue_change": min_cue_change, "n_boot": n_boot, "seed": seed,
         "design_weighted_cues": design is not None,
         "n_flipped": len(flipped),
         "flipped": [{"index": i, "label": name(int(labels[i])), "a": name(ans_a[i]), "b": name(ans_b[i]),
@@ -113,6 +119,6 @@ def compare_runs(ws: Workspace, api: str, run_a: str | None = None, run_b: str |
     rel = f"comparisons/{api}/{ra.id}_vs_{rb.id}.json"
     atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
     ws.catalog.record(COMPARISON, api, rel, inputs={"run_a": ra.id, "run_b": rb.id},
-                      settings={"n_boot": n_boot, "seed": seed, "alpha": alpha},
+                      settings={"n_boot": n_boot, "seed": seed, "alpha": alpha, "min_cue_change": min_cue_change},
                       meta={"verdict": doc["verdict"], "changed": doc["changed"]})
     return doc

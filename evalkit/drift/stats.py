@@ -40,6 +40,11 @@ def newcombe_paired_ci(both: int, only_a: int, only_b: int, neither: int, z: flo
     return max(-1.0, lo), min(1.0, hi)
 
 
+def sig(p: float | None) -> float | None:
+    """A p-value kept to 4 significant digits (JSON-ready; None if not finite)."""
+    return None if p is None or not math.isfinite(p) else float(f"{p:.4g}")
+
+
 @dataclass(frozen=True)
 class PairedChange:
     """Accuracy of run A and run B on the same n images, their difference (B - A) with its
@@ -59,7 +64,7 @@ class PairedChange:
         f = (lambda x: None if x is None or not math.isfinite(x) else round(float(x), 6))  # noqa: E731
         return {"n": self.n, "acc_a": f(self.acc_a), "acc_b": f(self.acc_b), "diff": f(self.diff),
                 "lo": f(self.lo), "hi": f(self.hi), "only_a": self.only_a, "only_b": self.only_b,
-                "p": f(self.p)}
+                "p": sig(self.p)}
 
 
 def paired_change(right_a: np.ndarray, right_b: np.ndarray) -> PairedChange:

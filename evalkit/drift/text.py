@@ -9,7 +9,14 @@ METHOD = (
     "Flip rate: share of images whose answer changed, Wilson 95% interval. Cue scores: the "
     "fingerprint's computation on each run's answers; their change has a paired-bootstrap 95% "
     "percentile interval (the same image resamples for both runs) and a two-sided bootstrap "
-    "p-value, Holm-adjusted across cues. A change is reported when its adjusted p-value is below alpha.")
+    "p-value, Holm-adjusted across cues. An accuracy change is reported when its adjusted p-value is "
+    "below alpha; a cue change when, in addition, it is at least the relevance margin (0.5 on the "
+    "relative scale: half the span from a cue-blind probe to a standard CNN), since two seeds of "
+    "one CNN differ measurably but not by that much.")
+
+
+def _p(p: float) -> str:
+    return "p<0.001" if p < 0.001 else f"p={p:.2g}"
 
 
 def _pts(x: float) -> str:
@@ -29,15 +36,15 @@ def verdict_sentence(doc: dict) -> tuple[str, bool]:
     parts = []
     sets = sorted((s for s in doc["sets"] if s.get("changed")), key=lambda s: -abs(s["diff"]))
     if sets:
-        text = "; ".join(f"{_acc_phrase(s['id'], s)} (p={s['p_holm']:.2g})" for s in sets[:3])
+        text = "; ".join(f"{_acc_phrase(s['id'], s)} ({_p(s['p_holm'])})" for s in sets[:3])
         parts.append("changed: " + text + (f" and on {len(sets) - 3} more set(s)" if len(sets) > 3 else ""))
     elif doc["overall"].get("changed"):
-        parts.append(f"changed: {_acc_phrase('all images', doc['overall'])} (p={doc['overall']['p']:.2g})")
+        parts.append(f"changed: {_acc_phrase('all images', doc['overall'])} ({_p(doc['overall']['p'])})")
     cues = [c for c in doc["cues"] if c.get("changed")]
     if cues:
         parts.append("cue reliance changed: " + ", ".join(
             f"{c['label']} {c['score_a']:.2f} -> {c['score_b']:.2f} ({c['diff']:+.2f} [{c['lo']:+.2f}, "
-            f"{c['hi']:+.2f}], p={c['p_holm']:.2g})" for c in cues))
+            f"{c['hi']:+.2f}], {_p(c['p_holm'])})" for c in cues))
     if parts:
         return "; ".join(parts), True
     f = doc["overall"]["flips"]

@@ -139,3 +139,13 @@ def run_plan(ws: Workspace, run: RunInfo):
     path = ws.root / run.path
     ledger = path.with_name("plan.npz")
     return DrawLedger.from_bytes(ledger.read_bytes()) if run.planned and ledger.is_file() else None
+
+
+def new_run_limit(ws: Workspace, api: str, limit: int | None) -> int | None:
+    """The planner budget of a new run given no --max-queries: like the latest run (its stored plan
+    when it was planned, every image when it was not), so the two runs are paired."""
+    art = ws.catalog.get(SCORES, api)
+    if art is None or not (ws.root / art.path).is_file():
+        return limit
+    plan = read_scores(ws.root / art.path).get("plan")
+    return int(plan.get("max_queries") or limit or 1) if plan else None
