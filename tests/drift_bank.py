@@ -35,12 +35,14 @@ def build_bank(root, *, n_train: int = 60, n_test: int = 20, epochs: int = 20, n
     validation), their pool predictions, and the sets control>grayscale / grayscale>control
     (both seeds of one probe right, both of the other wrong) and "control>rest" (``n_rest``
     other pool images drawn at random: a baseline set)."""
+    from evalkit.artifacts import record_pool
     from evalkit.data.synthetic import make_synthetic_dataset
     from evalkit.probes.predict import predict_pool
     from evalkit.workspace import Workspace, atomic_write_text
 
     ws = Workspace(root)
     ds = make_synthetic_dataset(n_train, n_test, seed=0)
+    record_pool(ws, ds, "test")
     train, test = ds.split("train"), ds.split("test")
     right = {}
     for p in PROBES:

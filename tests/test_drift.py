@@ -121,3 +121,34 @@ def test_new_run_queries_afresh_and_compare_finds_the_change(bank, tmp_path, mon
     assert code == 2 and "unknown run 'nope'" in err and "Traceback" not in err
     code, out, err = run_cli("runs", "list", "--api", "drify", "-w", str(ws.root))
     assert code == 2 and "did you mean" in err and "drifty" in err
+
+
+def test_new_run_of_a_planned_api_resends_its_plan(bank, tmp_path, run_cli):  # noqa: F811
+    from evalkit.drift import compare_runs
+    from evalkit.scoring import score_api
+    from evalkit.scoring.runs import list_runs
+
+    ws, ds = bank
+    with running_server(None) as srv:
+        cfg, path = _api(tmp_path, srv.url)
+        cfg = type(cfg)(**{**cfg.__dict__, "name": "planned"})
+        score_api(ws, cfg, ds, max_queries=60)
+        first = dict(srv.requests_per_image)
+        doc1 = json.loads((ws.root / "scores/planned/scores.json").read_text())
+        plan1 = (ws.root / "scores/planned/plan.npz").read_bytes()
+        lines = []
+        plan = score_api(ws, cfg, ds, max_queries=60, new_run=True, dry_run=True, echo=lines.append)
+        assert plan.queries == sum(first.values()) and dict(srv.requests_per_image) == first
+        assert any("new run of the stored plan" in ln and "(none from cache)" in ln for ln in lines)
+        score_api(ws, cfg, ds, max_queries=60, new_run=True)
+        assert dict(srv.requests_per_image) == {k: 2 * v for k, v in first.items()}   # the same queries again
+    doc2 = json.loads((ws.root / "scores/planned/scores.json").read_text())
+    key = lambda d: sorted((r["index"], r["hash"]) for r in d["images"])  # noqa: E731
+    assert key(doc1) == key(doc2) and doc2["plan"]["replay_of"] == doc1["run"]["id"]
+    assert (ws.root / "scores/planned/plan.npz").read_bytes() == plan1
+    runs = list_runs(ws, "planned")
+    assert [r.planned for r in runs] == [True, True]
+    assert (ws.root / runs[0].path).with_name("plan.npz").read_bytes() == plan1
+    doc = compare_runs(ws, "planned", n_boot=100, data="synthetic:2/10")
+    assert doc["design_weighted_cues"] is True and doc["overall"]["flips"]["flips"] == 0
+    assert doc["n_common"] == sum(1 for r in doc1["images"] if r["status"] == "scored")

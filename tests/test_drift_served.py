@@ -4,6 +4,7 @@ whatever is free, and the API file is rewritten with it)."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 
 import pytest
@@ -62,6 +63,19 @@ def test_same_model_seed_swap_and_grayscale_swap(tmp_path, run_cli):
     assert "cue reliance changed: colour" in gray["verdict"]
     assert gray["verdict"].startswith("changed: accuracy on control>grayscale fell")
     assert gray["overall"]["flips"]["rate"] > 3 * rate
+
+    from evalkit.report import render_report
+
+    index = render_report(ws, tmp_path / "report", name="report", dataset=ds)
+    html = index.read_text()
+    section = html[html.index('<section id="changes"'):]
+    section = section[:section.index("</section>")]
+    assert "cue reliance changed: colour" in section and section.count('<figure class="thumb flipped"') == min(
+        gray["n_flipped"], 40)
+    assert section.count('<img src="data:image/jpeg;base64,') == min(gray["n_flipped"], 40)
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert report["data"]["changes"][0]["verdict"] == gray["verdict"]
+    assert report["figures"]["changes/served/flip_rate"] == gray["overall"]["flips"]["rate"]
 
     runs = list_runs(ws, "served")
     assert [r.model_versions for r in runs] == [("1",), ("1",), ("2",), ("3",)]

@@ -41,7 +41,8 @@ def paired_cue_changes(ws, pool: str, docs: list[dict], labels: np.ndarray, runs
         a, b = profiles[0][name], profiles[1][name]
         row = {"cue": name, "label": CUES.get(name).label, "score_a": a["score"], "score_b": b["score"],
                "verdict_a": a["verdict"], "verdict_b": b["verdict"], "scale": b["scale"],
-               "diff": None, "lo": None, "hi": None, "p": None}
+               "diff": None, "lo": None, "hi": None, "p": None, "p_holm": None, "significant": False,
+               "changed": False, "reason": None}
         if a["_reps"] is not None and b["_reps"] is not None and a["scale"] == b["scale"]:
             d = np.asarray(b["_reps"]) - np.asarray(a["_reps"])
             e = estimate(d)

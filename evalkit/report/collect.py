@@ -24,6 +24,7 @@ from ..artifacts import (EXPLANATION, PIPELINE, POOL, ExplanationKey, ModelKey, 
 from ..errors import DataError
 from ..version import __version__
 from . import sections
+from .changes import collect_changes
 from .images import thumbnail_data_uri
 
 ReportData = dict[str, Any]
@@ -194,6 +195,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
                                               class_names, max_set_images) for s in evalsets],
         "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
                  for name, sc in sorted(scores.items())],
+        "changes": collect_changes(ws, images, _guard, problems),
         "discovery": discovery,
         "pipeline": pipeline_runs,
         "problems": problems,
