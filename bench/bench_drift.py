@@ -9,7 +9,7 @@ every clean image and grayscale copy it answers with a class *drawn* from fixed 
 model does not. Every run is archived as a real run of the workspace and compared with
 `evalkit.drift.compare_runs` (the same code as `evalkit compare`).
 
-1. False alarms: REPS pairs of independent runs of the unchanged API; share of verdicts
+1. False alarms: NULL_REPS pairs of independent runs of the unchanged API; share of verdicts
    "changed" (any part), and of each kind (accuracy on a set / overall, cue reliance).
 2. Power: run B answers, on a random share S of the images (clean and grayscale copy together),
    with the grayscale probe's probabilities instead (a colour-related change of the API);
@@ -72,6 +72,7 @@ def _run(ws, indices, base, alt, share: float, rng) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=20)
+    ap.add_argument("--null-reps", type=int, default=100, help="comparisons of the unchanged API")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--shares", default="0.02,0.05,0.1,0.2,0.5,1")
     args = ap.parse_args()
@@ -89,7 +90,7 @@ def main() -> None:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip()
     print(f"bank: {len(indices)} eval-set images in {len(load_evalsets(ws))} sets; simulated API = control seed 0 "
-          f"(argmax accuracy {acc:.3f}), answers drawn from its softmax; {args.reps} comparisons per row; "
+          f"(argmax accuracy {acc:.3f}), answers drawn from its softmax; "
           f"n_boot {args.n_boot}; commit {commit}; setup {time.time() - t0:.0f} s")
     print(f"{'change':<22} {'flip rate':>9} {'any':>6} {'accuracy':>9} {'colour cue':>11} {'colour p<a':>11} "
           f"{'other cue':>10}")
@@ -98,7 +99,8 @@ def main() -> None:
         hits = {"any": 0, "acc": 0, "colour": 0, "colour_sig": 0, "other": 0}
         flips = []
         t1 = time.time()
-        for _ in range(args.reps):
+        reps = args.null_reps if share == 0 else args.reps
+        for _ in range(reps):
             _run(ws, indices, base, alt, 0.0, rng)
             _run(ws, indices, base, alt, share, rng)
             doc = compare_runs(ws, "sim", n_boot=args.n_boot, seed=int(rng.integers(1 << 30)), dataset=ds)
@@ -109,9 +111,9 @@ def main() -> None:
             hits["colour_sig"] += any(c["significant"] for c in doc["cues"] if c["cue"] == "colour")
             hits["other"] += any(c["changed"] for c in doc["cues"] if c["cue"] != "colour")
         name = "none (same model)" if share == 0 else f"{share:.0%} -> grayscale probe"
-        r = args.reps
+        r = reps
         print(f"{name:<22} {np.mean(flips):>9.3f} {hits['any'] / r:>6.2f} {hits['acc'] / r:>9.2f} "
-              f"{hits['colour'] / r:>11.2f} {hits['colour_sig'] / r:>11.2f} {hits['other'] / r:>10.2f}   ({time.time() - t1:.0f} s)", flush=True)
+              f"{hits['colour'] / r:>11.2f} {hits['colour_sig'] / r:>11.2f} {hits['other'] / r:>10.2f}   (n={r}, {time.time() - t1:.0f} s)", flush=True)
     print(f"total {time.time() - t0:.0f} s")
 
 
