@@ -190,7 +190,7 @@ def test_api_file_validation_is_strict(tmp_path):
         (base + '[engine]\nconcurency = 2\n', "did you mean 'concurrency'"),
         (base + '[params]\nmax_result = 3\n', "did you mean 'max_results'"),
         ('adapter = "google-vison"\nendpoint = "https://x"\n', "did you mean 'google-vision'"),
-        (base.replace("https://", "ftp://"), "endpoint must start with http"),
+        (base.replace("https://", "ftp://"), "endpoint must be an http:// or https:// URL with a host"),
         (base + 'price_per_1000 = -1\n', "price_per_1000 must be >= 0"),
         (base + '[labels]\ntabby = 3\n', "must map to a class name"),
     ]
