@@ -60,8 +60,8 @@ def test_key_echoed_in_error_and_ok_bodies_leaves_no_piece_anywhere(tmp_path, ru
 
     def respond(path, headers, body):
         auth = headers.get("Authorization")
-        if "/models/m400" in path:  # the key lands around characters 150-200 of the message
-            return 400, {"error": {"message": "x" * 140 + f" bad request, you sent Authorization: {auth}"}}
+        if "/models/m400" in path:  # the key straddles the 160th character of the body
+            return 400, {"error": {"message": "x" * 60 + f" bad request, you sent Authorization: {auth}"}}
         return 200, tfserving_answer(body, echo={"Authorization": auth, "url": path})
 
     with scripted_server(respond) as srv:
