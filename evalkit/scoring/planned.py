@@ -3,7 +3,6 @@ which ablated copies to send; this module turns its requests into engine queries
 answers into labels, and writes ``scores.json`` with the plan and ``plan.npz`` (design ledger)."""
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
@@ -100,11 +99,10 @@ class PlannedAsk:
 
 
 def max_paid_queries(budget: float | None, price_per_1000: float) -> int | None:
-    """Queries a money budget pays for (None = no money cap)."""
-    per_query = price_per_1000 / 1000.0
-    if budget is None or per_query <= 0:
-        return None
-    return int(math.floor(budget / per_query + 1e-9))
+    """Queries a money budget pays for (None = no money cap); see :func:`.budget.paid_query_cap`."""
+    from .budget import paid_query_cap
+
+    return paid_query_cap(budget, None, 0.0, price_per_1000)
 
 
 def save_ledger(ws: Workspace, api: str, ledger) -> None:
@@ -113,20 +111,37 @@ def save_ledger(ws: Workspace, api: str, ledger) -> None:
 
 def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations, *, max_queries: int,
                        budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4,
-                       new_run: bool = False):
-    """Run the query planner for one API and write its scores (see ``score_api``)."""
-    from ..planning import QueryPlanner, load_planning_data, plan_summary
-    from ..probes.transforms import ablate_pool_images
-    from .api_config import resolve_credentials
-    from .cache import CacheScope
-    from .engine import ScoringEngine
+                       wait: bool = False, new_run: bool = False):
+    """Run the query planner for one API and write its scores (see ``score_api``: the same lock,
+    spend ledger, budgets and fail-fast, through :func:`evalkit.scoring.writer.open_engine`)."""
+    from ..planning import load_planning_data
     from .labels import LabelMapper
-    from .runs import open_cache
-    from .stage import ScoringPlan, _preflight, _write_scores, params_hash
+    from .stage import params_hash
+    from .writer import open_engine
 
     adapter = config.adapter_instance()
     mapper = LabelMapper(split.class_names, config.label_overrides)
     data = load_planning_data(ws, ablations, split.images, pool=pool)
+    with open_engine(ws, config, adapter, credentials, _scope(config, params_hash), lock=not dry_run,
+                     wait=wait, echo=echo, new_run=new_run) as engine:
+        return _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter,
+                            max_queries=max_queries, budget=budget, dry_run=dry_run, credentials=credentials,
+                            echo=echo, rounds=rounds, new_run=new_run)
+
+
+def _scope(config, params_hash):
+    from .cache import CacheScope
+
+    return CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
+
+
+def _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter, *, max_queries, budget,
+                 dry_run, credentials, echo, rounds, new_run=False):
+    from ..planning import QueryPlanner, plan_summary
+    from ..probes.transforms import ablate_pool_images
+    from .stage import ScoringPlan, _preflight, _write_scores
+    from .writer import run_query_cap
+
     ledger, answers, abl, spent, done_rounds = previous_plan(ws, config.name, pool, mapper)
     planner = QueryPlanner(data, max_queries=max_queries, rounds=rounds, seed=config.seed)
     for line in plan_summary(planner, config.price_per_1000, spent):
@@ -137,20 +152,12 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
                        remaining * config.price_per_1000 / 1000, remaining * config.price_per_1000 / 1000)
     if dry_run:
         return plan
-    if credentials is None:
-        credentials = resolve_credentials(config)
-    scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = open_cache(ws, new_run)
-    try:
-        engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
-        _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
-        ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter,
-                         max_paid_queries(budget, config.price_per_1000),
-                         lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
-        result = planner.run(ask, ledger=ledger, answers=answers, ablation_answers=abl, spent=spent,
-                             first_round=done_rounds, echo=echo)
-    finally:
-        cache.close()
+    _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
+    ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, run_query_cap(engine, config, budget, echo),
+                     lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
+    result = planner.run(ask, ledger=ledger, answers=answers, ablation_answers=abl, spent=spent,
+                         first_round=done_rounds, echo=echo)
+    spend = engine.cache.spent(config.name)
     save_ledger(ws, config.name, result.ledger)
     records = _merge_records(ws, config.name, ask.records)
     acc = result.accuracy.to_dict(list(split.class_names)) if result.accuracy else None
@@ -164,7 +171,7 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
                           result.queries, result.queries, config.price_per_1000,
                           result.queries * config.price_per_1000 / 1000, plan.full_cost)
     art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        extra=extra, new_run=new_run)
+                        spend, extra=extra, new_run=new_run)
     echo(f"{config.name}: planner sent {result.queries} queries (cost "
          f"{result.queries * config.price_per_1000 / 1000:.4f}), {result.spent_queries} in all runs of "
          f"this plan; stopped: {result.stopped}")

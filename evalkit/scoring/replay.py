@@ -22,7 +22,7 @@ def plan_requests(doc: dict) -> list[tuple[int, str]]:
     return out
 
 
-def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, credentials, echo):
+def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, credentials, echo, wait=False):
     """Re-send the latest planned run's queries as a new run; None when there is no stored plan.
     Returns the ScoringPlan on a dry run, else the scores Artifact."""
     from ..planning import DrawLedger
@@ -31,11 +31,10 @@ def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, cr
     from ..probes.transforms import ablate_pool_images
     from .api_config import resolve_credentials
     from .cache import CacheScope
-    from .engine import ScoringEngine
     from .labels import LabelMapper
     from .planned import PlannedAsk, _planned_scores, max_paid_queries, plan_path
-    from .runs import open_cache
     from .stage import ScoringPlan, _preflight, _write_scores, params_hash
+    from .writer import open_engine, run_query_cap
 
     doc = _planned_scores(ws, config.name)
     if doc is None or doc.get("pool") != pool:
@@ -59,15 +58,12 @@ def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, cr
     adapter = config.adapter_instance()
     mapper = LabelMapper(split.class_names, config.label_overrides)
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = open_cache(ws, new_run=True)
-    try:
-        engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
+    with open_engine(ws, config, adapter, credentials, scope, wait=wait, echo=echo, new_run=True) as engine:
         _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
-        ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, max_paid,
+        ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, run_query_cap(engine, config, budget, echo),
                          lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
         answers, paid = ask(requests)
-    finally:
-        cache.close()
+        spend = engine.cache.spent(config.name)
     variants = ["", *sorted(t for t in ask.records if t)]
     records = {v: [r for _, r in sorted(ask.records.get(v, {}).items())] for v in variants}
     ledger = DrawLedger.from_bytes(plan_path(ws, config.name).read_bytes())
@@ -82,6 +78,6 @@ def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, cr
     summary = ScoringPlan(plan.api, plan.sets, pool, n_clean, plan.ablations, plan.n_ablation_images,
                           ask.cache_hits, paid, paid, config.price_per_1000, paid * per_query, plan.full_cost)
     art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        extra=extra, new_run=True)
+                        spend, extra=extra, new_run=True)
     echo(f"{config.name}: new run sent {paid} queries (cost {paid * per_query:.4f}) on the stored plan")
     return art

@@ -56,7 +56,7 @@ class FreshReadCache(ResponseCache):
 
 def open_cache(ws: Workspace, new_run: bool = False) -> ResponseCache:
     """The workspace's response cache (``scores/cache.sqlite``); write-only for old rows on a new run."""
-    path = ws.dir(SCORES) / "cache.sqlite"
+    path = ws.dir(SCORES) / "cache.sqlite"   # = writer.cache_path
     return FreshReadCache(path, time.time()) if new_run else ResponseCache(path)
 
 
