@@ -152,3 +152,29 @@ def test_new_run_of_a_planned_api_resends_its_plan(bank, tmp_path, run_cli):  # 
     doc = compare_runs(ws, "planned", n_boot=100, data="synthetic:2/10")
     assert doc["design_weighted_cues"] is True and doc["overall"]["flips"]["flips"] == 0
     assert doc["n_common"] == sum(1 for r in doc1["images"] if r["status"] == "scored")
+
+
+def test_scores_from_before_runs_become_a_run_and_one_run_is_not_enough(tmp_path, bank):  # noqa: F811
+    from evalkit.drift import compare_runs
+    from evalkit.errors import UserError
+    from evalkit.scoring import score_api
+    from evalkit.scoring.runs import list_runs
+
+    ws, ds = bank
+    with running_server(None) as srv:
+        cfg, _ = _api(tmp_path, srv.url)
+        cfg = type(cfg)(**{**cfg.__dict__, "name": "legacy"})
+        score_api(ws, cfg, ds, max_queries=None)
+        with pytest.raises(UserError, match="has 1 run; score it again"):
+            compare_runs(ws, "legacy")
+        # a workspace from before runs: no 'run' field, no archived run
+        path = ws.root / "scores/legacy/scores.json"
+        doc = json.loads(path.read_text())
+        del doc["run"]
+        path.write_text(json.dumps(doc))
+        ws.catalog.delete("scores-run", list_runs(ws, "legacy")[0].api + "/" + list_runs(ws, "legacy")[0].id)
+        score_api(ws, cfg, ds, max_queries=None, new_run=True)
+    runs = list_runs(ws, "legacy")
+    assert [r.new_run for r in runs] == [False, True]
+    assert "run" in json.loads((ws.root / runs[0].path).read_text())
+    assert compare_runs(ws, "legacy", n_boot=50, data="synthetic:2/10")["overall"]["flips"]["flips"] == 0

@@ -60,15 +60,32 @@ def open_cache(ws: Workspace, new_run: bool = False) -> ResponseCache:
     return FreshReadCache(path, time.time()) if new_run else ResponseCache(path)
 
 
-def run_block(ws: Workspace, api: str, *, new_run: bool, versions) -> dict:
-    """The ``run`` field of a scores document: a fresh id (UTC time, unique per API) and time."""
-    now = time.time()
+def _new_id(ws: Workspace, api: str, now: float) -> str:
     base = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now))
     run_id, n = base, 1
     while ws.catalog.get(RUNS, f"{api}/{run_id}") is not None:
         n += 1
         run_id = f"{base}-{n}"
-    return {"id": run_id, "time": now, "new_run": bool(new_run), "model_versions": sorted(versions)}
+    return run_id
+
+
+def run_block(ws: Workspace, api: str, *, new_run: bool, versions) -> dict:
+    """The ``run`` field of a scores document: a fresh id (UTC time, unique per API) and time.
+    Scores written before runs existed (no ``run`` field) are archived first as a run of their own."""
+    _archive_legacy(ws, api)
+    now = time.time()
+    return {"id": _new_id(ws, api, now), "time": now, "new_run": bool(new_run), "model_versions": sorted(versions)}
+
+
+def _archive_legacy(ws: Workspace, api: str) -> None:
+    art = ws.catalog.get(SCORES, api)
+    if art is None or not ws.abspath(art).is_file():
+        return
+    doc = read_scores(ws.abspath(art))
+    if "run" not in doc:
+        doc["run"] = {"id": _new_id(ws, api, art.created), "time": art.created, "new_run": False,
+                      "model_versions": sorted(doc.get("api_versions") or [])}
+        archive_run(ws, doc)
 
 
 def archive_run(ws: Workspace, doc: dict) -> RunInfo:
