@@ -11,7 +11,7 @@ import pytest
 
 from drift_bank import api_file, build_bank
 
-pytestmark = [pytest.mark.server]
+pytestmark = [pytest.mark.server, pytest.mark.slow]  # 38-78 s on 2 shared cores; fast tests: test_drift.py
 
 
 def test_same_model_seed_swap_and_grayscale_swap(tmp_path, run_cli):
@@ -81,4 +81,6 @@ def test_same_model_seed_swap_and_grayscale_swap(tmp_path, run_cli):
     assert [r.model_versions for r in runs] == [("1",), ("1",), ("2",), ("3",)]
     assert [r.new_run for r in runs] == [False, True, True, True]
     print(f"served-model runs test: {time.monotonic() - t0:.0f} s; seed swap flip rate {rate:.3f}; "
-          f"colour {colour['score_a']:.2f} -> {colour['score_b']:.2f}\n{seed['verdict']}\n{gray['verdict']}")
+          f"colour {colour['score_a']:.2f} -> {colour['score_b']:.2f}\n{seed['verdict']}\n{gray['verdict']}\n"
+          f"seed swap cues: {[(c['cue'], c['diff'], c['lo'], c['hi'], c['p_holm']) for c in seed['cues']]}\n"
+          f"seed swap sets: {[(s['id'], s['n'], s['diff'], s['p_holm']) for s in seed['sets']]}")
