@@ -57,7 +57,8 @@ def print_comparison(doc: dict) -> None:
 
 
 def compare_cmd(
-    runs: Optional[list[str]] = typer.Argument(None, help="RUN_A RUN_B (default: the last two runs)."),
+    runs: Optional[list[str]] = typer.Argument(
+        None, metavar="[RUN_A RUN_B]", help="Two run ids (default: the last two runs)."),
     api: str = typer.Option(..., "--api", help="Name of a scored API."),
     alpha: float = typer.Option(0.05, "--alpha", help="Family-wise error level of the verdict."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples for the cue-score changes."),

@@ -50,5 +50,5 @@ def verdict_sentence(doc: dict) -> tuple[str, bool]:
     f = doc["overall"]["flips"]
     if f["flips"] == 0:
         return f"no detectable change (no answer changed on {f['n']} images)", False
-    return (f"no detectable change ({f['flips']} of {f['n']} answers changed, {100 * f['rate']:.1f}% "
+    return (f"no detectable change in accuracy or cue reliance ({f['flips']} of {f['n']} answers changed, {100 * f['rate']:.1f}% "
             f"[{100 * f['lo']:.1f}, {100 * f['hi']:.1f}])"), False
