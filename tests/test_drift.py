@@ -116,7 +116,7 @@ def test_new_run_queries_afresh_and_compare_finds_the_change(bank, tmp_path, mon
     code, out, err = run_cli("compare", "--api", "drifty", ids[0], ids[1], "--n-boot", "50",
                              "--data", "synthetic:2/10", "-w", str(ws.root))
     assert code == 0, err
-    assert "verdict: no detectable change" in out and "flip rate: 0.0%" in out
+    assert "verdict: no detectable change" in out and "flip rate: 0.0%" in out and "ablation grayscale: accuracy" in out
     code, out, err = run_cli("compare", "--api", "drifty", ids[0], "nope", "-w", str(ws.root))
     assert code == 2 and "unknown run 'nope'" in err and "Traceback" not in err
     code, out, err = run_cli("runs", "list", "--api", "drify", "-w", str(ws.root))

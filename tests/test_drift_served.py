@@ -76,6 +76,8 @@ def test_same_model_seed_swap_and_grayscale_swap(tmp_path, run_cli):
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["data"]["changes"][0]["verdict"] == gray["verdict"]
     assert report["figures"]["changes/served/flip_rate"] == gray["overall"]["flips"]["rate"]
+    rows = (tmp_path / "report" / "changes.csv").read_text().splitlines()
+    assert rows[0].startswith("api,run_a,run_b,set,n,") and len(rows) == 1 + len(gray["sets"]) + 1
 
     runs = list_runs(ws, "served")
     assert [r.model_versions for r in runs] == [("1",), ("1",), ("2",), ("3",)]

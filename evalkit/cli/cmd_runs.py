@@ -47,6 +47,9 @@ def print_comparison(doc: dict) -> None:
     f = doc["overall"]["flips"]
     typer.echo(f"flip rate: {100 * f['rate']:.1f}% {_ci(f['lo'], f['hi'], fmt='{:.1f}')} "
                f"({f['flips']} of {f['n']} answers changed)")
+    for t, a in doc["ablations"].items():
+        typer.echo(f"ablation {t}: accuracy {100 * a['acc_a']:.1f}% -> {100 * a['acc_b']:.1f}% "
+                   f"(p {a['p']:.3g}), {a['flips']['flips']} of {a['flips']['n']} answers changed")
     for c in doc["cues"]:
         if c["diff"] is None:
             typer.echo(f"cue {c['cue']:<14} n/a ({c.get('reason', 'no evidence')})")
