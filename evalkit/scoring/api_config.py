@@ -6,6 +6,7 @@ Example::
     endpoint = "https://vision.googleapis.com/v1/images:annotate"
     model = "builtin/stable"
     price_per_1000 = 1.5
+    budget_total = 20.0          # optional: cap on the spend ledger's total over all runs
     ablations = ["blur"]
 
     [credentials]
@@ -15,6 +16,7 @@ Example::
     concurrency = 8
     rps = 10
     batch_size = 16
+    max_consecutive_errors = 5   # fail fast after this many transport errors in a row
 
     [labels]
     "tabby" = "cat"
