@@ -397,3 +397,41 @@ def test_paid_query_cap_combines_run_and_total_budgets():
     assert paid_query_cap(None, 0.01, 0.004, 2.0) == 3
     assert paid_query_cap(1.0, 0.01, 0.02, 2.0) == 0
     assert paid_query_cap(0.5, 0.5, 0.0, 0.0) is None
+
+
+@pytest.mark.parametrize("rel", ["catalog.sqlite", "predictions/control/seed0/synthetic/test.npz",
+                                 "scores/toyapi/scores.json", "sets/discovery.json", "sets/control>blur.json",
+                                 "fingerprints/toyapi.json", "pools/synthetic/test.json",
+                                 "models/control/seed0/history.json"])
+def test_truncated_workspace_file_is_named_by_report_and_sets(tmp_path, run_cli, rel):
+    from report_fixtures import build_report_workspace
+
+    ws = build_report_workspace(tmp_path / "ws")["ws"]
+    path = ws.root / rel
+    for side in ("catalog.sqlite-wal", "catalog.sqlite-shm"):
+        (ws.root / side).unlink(missing_ok=True)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    code, out, err = run_cli("report", "--workspace", str(ws.root))
+    assert code == 2 and err.startswith(f"error: {path}: ") and len(err.strip().splitlines()) == 1, err
+    if rel != "catalog.sqlite":  # the rest of the report is still written, listing the damaged file
+        assert "could not be read" in (ws.root / "reports" / "report" / "index.html").read_text("utf-8")
+    if rel.startswith(("sets/control", "catalog")):
+        code, out, err = run_cli("sets", "list", "--workspace", str(ws.root))
+        assert code == 2 and err.startswith(f"error: {path}: "), err
+
+
+def test_truncated_design_ledger_is_a_data_error_naming_it(tmp_path):
+    from evalkit.artifacts import SCORES
+    from evalkit.errors import DataError
+    from evalkit.scoring.planned import plan_path, previous_plan
+    from evalkit.workspace import Workspace, atomic_write_text
+
+    ws = Workspace(tmp_path / "ws")
+    atomic_write_text(ws.dir(SCORES) / "a" / "scores.json",
+                      json.dumps({"api": "a", "pool": "p/test", "images": [], "plan": {"rounds": []}}))
+    ws.catalog.record(SCORES, "a", "scores/a/scores.json")
+    plan_path(ws, "a").write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(DataError) as info:
+        previous_plan(ws, "a", "p/test", None)
+    assert str(info.value).startswith(f"{plan_path(ws, 'a')}: not a readable design ledger")

@@ -7,7 +7,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -111,6 +111,24 @@ def _read_doc(path: Path, what: str, required: tuple[str, ...]) -> dict:
 def _write_doc(ws: Workspace, kind: str, key: str, rel: str, doc: dict, **record) -> Artifact:
     atomic_write_text(ws.root / rel, json.dumps(safe_json(doc), indent=1))
     return ws.catalog.record(kind, key, rel, **record)
+
+
+def read_json(path: Path, what: str = "JSON") -> Any:
+    """Any workspace JSON file; DataError naming ``path`` when it is missing or unreadable."""
+    return _read_doc(path, what, ())
+
+
+def read_npz(path: Path, what: str = "npz") -> dict[str, np.ndarray]:
+    """Every array of a workspace .npz file (no pickles), read at once; DataError naming ``path``
+    when it is missing, truncated or corrupt."""
+    path = Path(path)
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+            return {k: np.asarray(z[k]) for k in z.files}
+    except FileNotFoundError:
+        raise DataError(f"recorded {what} file is missing", path=path) from None
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"not a readable {what} file ({type(exc).__name__}: {exc})", path=path) from None
 
 
 def read_evalset(path: Path) -> dict:

@@ -14,6 +14,7 @@ from ..errors import UserError
 from ..fingerprint.fingerprint import _answers, _pool_labels
 from ..fingerprint.inputs import load_eval_sets
 from ..scoring.runs import RunInfo, load_run, pick_runs, run_plan
+from ..textsafe import safe_json
 from ..workspace import Workspace, atomic_write_text
 from .cues import paired_cue_changes
 from .stats import flip_rate, holm, paired_change, sig
@@ -117,7 +118,7 @@ def compare_runs(ws: Workspace, api: str, run_a: str | None = None, run_b: str |
     }
     doc["verdict"], doc["changed"] = verdict_sentence(doc)
     rel = f"comparisons/{api}/{ra.id}_vs_{rb.id}.json"
-    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
+    atomic_write_text(ws.root / rel, json.dumps(safe_json(doc), indent=1))
     ws.catalog.record(COMPARISON, api, rel, inputs={"run_a": ra.id, "run_b": rb.id},
                       settings={"n_boot": n_boot, "seed": seed, "alpha": alpha, "min_cue_change": min_cue_change},
                       meta={"verdict": doc["verdict"], "changed": doc["changed"]})

@@ -2,18 +2,19 @@
 with the flipped images as thumbnails (old answer, new answer)."""
 from __future__ import annotations
 
-import json
+from ..artifacts import read_json
 
 
-def collect_changes(ws, images, guard, problems: list[str], max_thumbs: int = 40) -> list[dict]:
+def collect_changes(ws, images, guard, max_thumbs: int = 40) -> list[dict]:
     """One entry per API with a recorded comparison (catalog kind ``comparison``), by API name.
-    ``images``: the report's PoolImages (thumbnails when a dataset was given)."""
+    ``images``: the report's PoolImages (thumbnails when a dataset was given); ``guard(what)``:
+    the report's context manager that turns an unreadable artifact into a listed problem."""
     from ..drift import COMPARISON
 
     out = []
     for art in ws.catalog.list(COMPARISON):
-        with guard(problems, f"comparison {art.key}"):
-            doc = json.loads(ws.abspath(art).read_text("utf-8"))
+        with guard(f"comparison {art.key}"):
+            doc = read_json(ws.abspath(art), "comparison")
             flipped = [{**f, "thumb": images.thumb(int(f["index"]))} for f in doc.get("flipped", [])[:max_thumbs]]
             out.append({**doc, "flipped": flipped,
                         "sets": [{**s, "flip_rate": s["flips"]["rate"]} for s in doc["sets"]]})

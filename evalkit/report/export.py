@@ -15,7 +15,7 @@ from typing import Any, Iterable
 from ..workspace import atomic_write_text
 
 FORMAT = "evalkit-report/1"
-_PRIVATE_KEYS = {"thumb", "grid_files"}
+_PRIVATE_KEYS = {"thumb", "grid_files", "unreadable"}
 
 
 def public_data(obj: Any) -> Any:

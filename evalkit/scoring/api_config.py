@@ -6,6 +6,7 @@ Example::
     endpoint = "https://vision.googleapis.com/v1/images:annotate"
     model = "builtin/stable"
     price_per_1000 = 1.5
+    budget_total = 20.0          # optional: cap on the spend ledger's total over all runs
     ablations = ["blur"]
 
     [credentials]
@@ -15,6 +16,7 @@ Example::
     concurrency = 8
     rps = 10
     batch_size = 16
+    max_consecutive_errors = 5   # fail fast after this many transport errors in a row
 
     [labels]
     "tabby" = "cat"
@@ -162,11 +164,8 @@ def load_api_config(path: str | Path) -> ApiConfig:
     seed = raw.get("seed", 0)
     if seed < 0:
         raise ConfigError(f"seed must be a whole number >= 0, got {seed}", path=where)
-    name = raw.get("name", path.stem)
-    if not _NAME.match(name) or name.strip(".") == "":
-        hint = "" if "name" in raw else " (taken from the file name; set name = \"...\" in the file)"
-        raise ConfigError(f"name must be letters, digits, '.', '_' or '-' (at most 100, no path separators, "
-                          f"not starting with '.' or '-'), got {name!r}{hint}", path=where)
+    name = check_api_name(raw.get("name", path.stem), where,
+                          "" if "name" in raw else " (taken from the file name; set name = \"...\" in the file)")
     return ApiConfig(
         name=name, adapter=raw["adapter"], endpoint=endpoint,
         model=raw.get("model", ""), version=raw.get("version", ""), price_per_1000=price,
@@ -185,6 +184,14 @@ def parse_max_queries(value, *, where: str) -> int | str | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{where} must be a whole number >= 1 or \"all\", got {value!r}")
     return value
+
+
+def check_api_name(name: str, where: str | None, hint: str = "") -> str:
+    """An API name becomes a folder (scores/NAME/) and a catalog key: letters, digits, '.', '_', '-'."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"name must be letters, digits, '.', '_' or '-' (at most 100, no path separators, "
+                          f"not starting with '.' or '-'), got {name!r}{hint}", path=where)
+    return name
 
 
 def check_amount(value, what: str, where: str | None = None) -> float:

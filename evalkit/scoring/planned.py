@@ -7,7 +7,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+import zipfile
+
 from ..artifacts import SCORES, read_scores
+from ..errors import DataError
 from ..workspace import Workspace, atomic_write_bytes
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from .engine import QueryResult
@@ -46,7 +49,10 @@ def previous_plan(ws: Workspace, api: str, pool: str, mapper) -> tuple[Any, dict
     def answers(recs):
         return {int(r["index"]): r["label"] for r in recs if r.get("status") == "scored"}
 
-    ledger = DrawLedger.from_bytes(path.read_bytes())
+    try:
+        ledger = DrawLedger.from_bytes(path.read_bytes())
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"not a readable design ledger ({type(exc).__name__}: {exc})", path=path) from None
     abl = {t: answers(rs) for t, rs in (doc.get("ablations") or {}).items()}
     return (ledger, answers(doc.get("images", [])), abl, int(plan.get("spent_queries", 0)),
             len(plan.get("rounds", [])))

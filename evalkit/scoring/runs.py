@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..artifacts import SCORES, read_scores
 from ..errors import UserError, did_you_mean
+from ..textsafe import safe_json
 from ..workspace import Workspace, atomic_write_text
 from .cache import ResponseCache
 
@@ -94,7 +95,7 @@ def archive_run(ws: Workspace, doc: dict) -> RunInfo:
 
     api, run = doc["api"], doc["run"]
     folder = ws.dir(SCORES) / api / "runs" / run["id"]
-    atomic_write_text(folder / "scores.json", json.dumps(doc, indent=1))
+    atomic_write_text(folder / "scores.json", json.dumps(safe_json(doc), indent=1))
     if doc.get("plan") and plan_path(ws, api).is_file():
         shutil.copyfile(plan_path(ws, api), folder / "plan.npz")
     meta = {"time": run["time"], "new_run": run["new_run"], "model_versions": run["model_versions"],

@@ -13,7 +13,7 @@ from ..errors import UserError
 from ..workspace import Artifact, Workspace, canonical_json
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from ..textsafe import safe_text
-from .api_config import ApiConfig, Credentials, redact, resolve_credentials
+from .api_config import ApiConfig, Credentials, check_api_name, redact, resolve_credentials
 from .budget import check_budget
 from .cache import CacheScope
 from .engine import QueryResult
@@ -99,6 +99,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     file's ``budget_total`` caps the spend ledger's total. A fail-fast stop raises
     :class:`~evalkit.scoring.engine.ScoringAborted` and leaves the earlier scores unchanged.
     """
+    check_api_name(api_config.name, api_config.source or None)
     sets = load_evalsets(ws, set_ids)
     pools = {s["pool"] for s in sets}
     if len(pools) != 1:
