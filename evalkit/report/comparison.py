@@ -17,13 +17,13 @@ from .plots import _el, _finite, _svg
 
 # verdict word of a cue -> (CSS class / colour group, short word shown in the cell)
 READINGS = {"more": ("more", "more"), "used": ("more", "used"), "as_much": ("asmuch", "as much"),
-            "less": ("less", "less"), "ignored": ("ignored", "ignored"), "not used": ("ignored", "not used"),
+            "less": ("less", "less"), "ignored": ("ignored", "ignored"), "not used": ("asmuch", "not used"),
             "inconclusive": ("inconclusive", "inconclusive")}
 COLOURS = {"more": "#7c3aed", "asmuch": "#15803d", "less": "#c2410c", "ignored": "#b91c1c",
            "inconclusive": "#6b7280", "other": "#6b7280"}
-LEGEND = (("more", "used more than a standard CNN (absolute scale: used)"),
-          ("asmuch", "about as much as a standard CNN"), ("less", "less than a standard CNN"),
-          ("ignored", "as little as a probe blind to it (absolute scale: not used)"),
+LEGEND = (("more", "more than a standard CNN (absolute scale: used, unlike a standard CNN)"),
+          ("asmuch", "about as much as a standard CNN (absolute scale: not used, like one)"),
+          ("less", "less than a standard CNN"), ("ignored", "as little as a probe blind to it"),
           ("inconclusive", "inconclusive"))
 
 
@@ -146,11 +146,13 @@ def cue_axis(scale: list[float], kind: str) -> Markup:
     """The column's scale under its header: ticks at the marks and the ends."""
     lo, hi = scale
     body = [_el("line", x1=PAD, x2=W - PAD, y1=3, y2=3, stroke="#94a3b8")]
+    labelled = {0.0, *_marks(kind)} if kind == "absolute" else set(_marks(kind))
     for v in sorted({lo, hi, *_marks(kind)}):
         x = _x(v, lo, hi)
-        anchor = "start" if x < 10 else "end" if x > W - 10 else "middle"
         body.append(_el("line", x1=f"{x:.1f}", x2=f"{x:.1f}", y1=1, y2=6, stroke="#64748b"))
-        body.append(_el("text", f"{v:g}", x=f"{x:.1f}", y=15, text_anchor=anchor, fill="#475569", font_size=9))
+        if v in labelled:
+            anchor = "start" if x < 8 else "end" if x > W - 8 else "middle"
+            body.append(_el("text", f"{v:g}", x=f"{x:.1f}", y=15, text_anchor=anchor, fill="#475569", font_size=9))
     return _svg(W, 17, f"{kind} scale from {lo:g} to {hi:g}", "cue-axis", body)
 
 
