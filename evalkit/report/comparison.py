@@ -109,7 +109,7 @@ def _scales(rows: list[dict]) -> dict[str, list[float]]:
     return out
 
 
-W, H, PAD = 92, 14, 4
+W, H, PAD = 84, 14, 4
 
 
 def _x(v: float, lo: float, hi: float) -> float:
