@@ -160,6 +160,8 @@ def select_apis(names: list[str] | None, known, option: str = "--apis") -> list[
     """Check requested API names against the workspace's; unknown -> one-line UserError."""
     if names is None:
         return None
+    if not names:
+        raise UserError(f"{option}: expected API names, e.g. {option} a,b,c")
     known = sorted(set(known))
     for n in names:
         if n not in known:
