@@ -100,7 +100,8 @@ def build_compare_workspace(root: Path, *, n_apis: int = 10, n_per_class: int = 
         spec = APIS[name]
         acc, cost, latency = spec[0], spec[6], spec[7]
         cue_of = {"colour": spec[1], "fine_texture": spec[2], "global_shape": spec[3]}
-        chosen = sorted(set(in_sets) | {int(i) for i in rng.choice(rest, size=min(sample, rest.size), replace=False)})
+        extra = min(sample + 23 * j, rest.size)
+        chosen = sorted(set(in_sets) | {int(i) for i in rng.choice(rest, size=extra, replace=False)})
         set_cue = {i: SETS[sid] for sid, idx in sets.items() for i in idx}
         records = []
         for i in chosen:
@@ -117,15 +118,16 @@ def build_compare_workspace(root: Path, *, n_apis: int = 10, n_per_class: int = 
         sent = len(records)
         doc = {"api": name, "adapter": "http-json", "model": f"{name}-2026", "pool": "synthetic/test",
                "class_names": CLASSES, "images": records, "unmapped_labels": {"sky": 3},
-               "queries_sent": sent * 3, "cache_hits": 0, "failures": sum(r["status"] == "failed" for r in records),
-               "estimated_cost": round(sent * 3 * cost * 1.2, 4), "spent_cost": round(sent * 3 * cost, 4),
+               "queries_sent": sent * (3 + j % 3), "cache_hits": 0, "failures": sum(r["status"] == "failed" for r in records),
+               "estimated_cost": round(sent * (3 + j % 3) * cost * 1.2, 4),
+               "spent_cost": round(sent * (3 + j % 3) * cost, 4),
                "latency_p50_s": latency, "latency_p95_s": round(latency * 1.8, 3)}
         if j % planner_every == 0:
             half = 0.025
             doc["pool_accuracy"] = {"acc": acc - 0.01, "lo": acc - 0.01 - half, "hi": acc - 0.01 + half,
                                     "n_answered": sent, "n_pool": n, "method": "post-stratified by class x difficulty",
                                     "per_class": {}}
-            doc["plan"] = {"max_queries": 1000, "spent_queries": sent * 3, "stopped": "decided", "rounds": []}
+            doc["plan"] = {"max_queries": 1000, "spent_queries": sent * (3 + j % 3), "stopped": "decided", "rounds": []}
         scores[name] = doc
         ws.catalog.record("scores", name, _write(ws, f"scores/{name}/scores.json", doc))
         prof = _profile(spec, st)
