@@ -144,3 +144,15 @@ def test_pairwise_differences_hand_values():
     assert p["kappa"] == pytest.approx((0.65 - 0.59) / 0.41)
     assert p["kappa_lo"] < p["kappa"] < p["kappa_hi"]
     assert "Holm" in pw["method"] and "bootstrap" in pw["method"]
+
+
+def test_rich_table_view(fx, capsys):
+    from evalkit.cli.compare_view import print_comparison
+    from evalkit.report.comparison import comparison_from_workspace
+
+    comp = comparison_from_workspace(fx["ws"], ["rekognition", "google-vision"])
+    assert [r["api"] for r in comp["rows"]] == ["rekognition", "google-vision"]   # in the order asked
+    print_comparison(comp, use_rich=True)
+    out = capsys.readouterr().out
+    assert "APIs side by side" in out and "rekognition" in out and "google-vision" in out
+    assert "less" in out and "┃" in out

@@ -12,7 +12,7 @@ import math
 
 from markupsafe import Markup
 
-from ..errors import UserError, did_you_mean
+from ..errors import DataError, UserError, did_you_mean
 from .plots import _el, _finite, _svg
 
 # verdict word of a cue -> (CSS class / colour group, short word shown in the cell)
@@ -170,13 +170,20 @@ def select_apis(names: list[str] | None, known, option: str = "--apis") -> list[
     return list(dict.fromkeys(names))
 
 
+def _read_json(path, what: str) -> dict:
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"recorded {what} file is unreadable ({exc})", path=path) from None
+
+
 def comparison_from_workspace(ws, names: list[str] | None = None) -> dict:
     """The comparison of ``names`` (default: every API) read straight from scores and fingerprints."""
     from ..artifacts import EVALSET, FINGERPRINT, SCORES, load_pool_labels, predictions_rows, read_evalset, read_scores
     from . import sections
 
     scores = {a.key: read_scores(ws.abspath(a)) for a in ws.catalog.list(SCORES)}
-    fps = {a.key: json.loads(ws.abspath(a).read_text("utf-8")) for a in ws.catalog.list(FINGERPRINT)}
+    fps = {a.key: _read_json(ws.abspath(a), "fingerprint") for a in ws.catalog.list(FINGERPRINT)}
     chosen = select_apis(names, set(scores) | set(fps), "--compare") or sorted(set(scores) | set(fps))
     evalsets = sorted((read_evalset(ws.abspath(a)) for a in ws.catalog.list(EVALSET)), key=lambda d: d["id"])
     labels: dict[int, int] = {}
