@@ -94,7 +94,7 @@ def build_comparison(apis: list[dict]) -> dict:
 
 def _scales(rows: list[dict]) -> dict[str, list[float]]:
     """One axis per kind of cue scale: relative spans at least [0, 1] (blind, standard CNN) and at
-    most [-1, 2]; absolute (fraction of accuracy lost) at least [0, 0.25], at most [0, 1]."""
+    most [-1, 2]; absolute (fraction of accuracy lost) at least [0, 0.25], at most [-0.5, 1]."""
     vals: dict[str, list[float]] = {}
     for r in rows:
         for c in r["cues"].values():
@@ -102,7 +102,7 @@ def _scales(rows: list[dict]) -> dict[str, list[float]]:
     out = {}
     for scale, v in vals.items():
         if scale == "absolute":
-            out[scale] = [0.0, min(1.0, max([0.25, *v]))]
+            out[scale] = [max(-0.5, math.floor(min([0.0, *v]) * 20) / 20), min(1.0, max([0.25, *v]))]
         else:
             lo, hi = min([0.0, *v]), max([1.0, *v])
             out[scale] = [max(-1.0, math.floor(lo * 4) / 4), min(2.0, math.ceil(hi * 4) / 4)]
@@ -146,8 +146,8 @@ def cue_axis(scale: list[float], kind: str) -> Markup:
     """The column's scale under its header: ticks at the marks and the ends."""
     lo, hi = scale
     body = [_el("line", x1=PAD, x2=W - PAD, y1=3, y2=3, stroke="#94a3b8")]
-    labelled = {0.0, *_marks(kind)} if kind == "absolute" else set(_marks(kind))
-    for v in sorted({lo, hi, *_marks(kind)}):
+    labelled = {*_marks(kind), *([lo] if kind == "absolute" and lo == 0.0 else [])}
+    for v in sorted({lo, hi, *_marks(kind), *([0.0] if lo <= 0.0 <= hi else [])}):
         x = _x(v, lo, hi)
         body.append(_el("line", x1=f"{x:.1f}", x2=f"{x:.1f}", y1=1, y2=6, stroke="#64748b"))
         if v in labelled:
