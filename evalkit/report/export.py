@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..workspace import atomic_write_text
+from .comparison import comparison_table, pairs_table
 
 FORMAT = "evalkit-report/1"
 _PRIVATE_KEYS = {"thumb", "grid_files"}
@@ -85,6 +86,10 @@ def table_rows(data: dict) -> dict[str, tuple[list[str], list[list[Any]]]]:
         "unmapped_labels.csv": (["api", "label", "count"],
                                 [[a["api"], u["label"], u["count"]] for a in data["apis"] for u in a["unmapped_labels"]]),
     }
+    if "comparison" in data:
+        tables["apis_comparison.csv"] = comparison_table(data["comparison"])
+    if "pairwise" in data:
+        tables["api_pairs.csv"] = pairs_table(data["pairwise"])
     return tables
 
 
