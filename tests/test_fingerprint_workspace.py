@@ -7,20 +7,10 @@ import numpy as np
 import pytest
 
 from evalkit.fingerprint.fingerprint import fingerprint_api, fingerprint_keras_model
+from model_helpers import tiny_model
 
 PROBES = ("control", "grayscale")
 SEEDS = (0, 1)
-
-
-def _tiny_model(seed: int):
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((32, 32, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(inp)
-    x = keras.layers.AveragePooling2D(4)(x)
-    x = keras.layers.Flatten()(x)
-    return keras.Model(inp, keras.layers.Dense(10, activation="softmax")(x))
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +26,7 @@ def bank(tmp_path_factory):
         for s in SEEDS:
             folder = ws.dir("models") / p / f"seed{s}"
             folder.mkdir(parents=True, exist_ok=True)
-            _tiny_model(100 * PROBES.index(p) + s).save(folder / "model.keras")
+            tiny_model(100 * PROBES.index(p) + s).save(folder / "model.keras")
             (folder / "meta.json").write_text(json.dumps({"probe": p, "seed": s}))
             ws.catalog.record("model", f"{p}/seed{s}", ws.relpath(folder))
             predict_pool(ws, ds, p, s, "test")
@@ -106,7 +96,7 @@ def test_fingerprint_api_reads_scores_and_writes_the_artifact(bank):
 def test_fingerprint_keras_model_predicts_locally(bank, tmp_path):
     ws, _ = bank
     path = tmp_path / "mine.keras"
-    _tiny_model(7).save(path)
+    tiny_model(7).save(path)
     fp = fingerprint_keras_model(ws, path, "synthetic:2/10", n_boot=50)
     assert fp["api"] == "mine" and (ws.root / "fingerprints/mine.json").is_file()
     assert set(fp["ablation"]) == {"grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror"}

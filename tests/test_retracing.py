@@ -6,6 +6,7 @@ import json
 import logging
 
 import numpy as np
+from model_helpers import tiny_model
 
 
 class _Records(logging.Handler):
@@ -15,17 +16,6 @@ class _Records(logging.Handler):
 
     def emit(self, record):
         self.messages.append(record.getMessage())
-
-
-def _tiny_model(seed: int):
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    inp = keras.Input((32, 32, 3))
-    x = keras.layers.Rescaling(1 / 255.0)(inp)
-    x = keras.layers.AveragePooling2D(4)(x)
-    x = keras.layers.Flatten()(x)
-    return keras.Model(inp, keras.layers.Dense(10, activation="softmax")(x))
 
 
 def test_reference_ablations_do_not_retrace(tmp_path):
@@ -41,7 +31,7 @@ def test_reference_ablations_do_not_retrace(tmp_path):
         for s in ss:
             folder = ws.dir("models") / p / f"seed{s}"
             folder.mkdir(parents=True, exist_ok=True)
-            _tiny_model(10 * len(p) + s).save(folder / "model.keras")
+            tiny_model(10 * len(p) + s).save(folder / "model.keras")
             (folder / "meta.json").write_text(json.dumps({"probe": p, "seed": s}))
             ws.catalog.record("model", f"{p}/seed{s}", ws.relpath(folder))
     test = make_synthetic_dataset(1, 4, seed=0).split("test")

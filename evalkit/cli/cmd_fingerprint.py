@@ -1,4 +1,4 @@
-"""CLI of the 'fingerprint' stage: `evalkit fingerprint --api NAME | --model PATH.keras`."""
+"""CLI of the 'fingerprint' stage: `evalkit fingerprint --api NAME | --model PATH.keras | --compare A,B`."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -40,6 +40,8 @@ def fingerprint_cmd(
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
     force: bool = typer.Option(False, "--force", help="Recompute even if an identical run is recorded."),
+    compare: Optional[str] = typer.Option(
+        None, "--compare", help="Print recorded APIs side by side instead: 'a,b,c' or 'all' (nothing is computed)."),
     workspace: Optional[Path] = WorkspaceOption,
     data: Optional[str] = DataOption,
 ) -> None:
@@ -48,8 +50,18 @@ def fingerprint_cmd(
     from ..fingerprint.fingerprint import fingerprint_api, fingerprint_keras_model
     from ..workspace import Workspace
 
-    if (api is None) == (model is None):
-        raise UserError("give exactly one of --api NAME or --model PATH.keras")
+    if sum(x is not None for x in (api, model, compare)) != 1:
+        raise UserError("give exactly one of --api NAME, --model PATH.keras or --compare A,B,C")
+    if compare is not None:
+        from ..report.comparison import comparison_from_workspace
+        from .common import parse_name_list
+        from .compare_view import print_comparison
+
+        names = None if compare.strip() == "all" else parse_name_list(compare)
+        if compare.strip() != "all" and not names:
+            raise UserError("--compare: expected API names 'a,b,c' or 'all'")
+        print_comparison(comparison_from_workspace(Workspace.from_option(workspace), names))
+        return
     if n_boot < 0:
         raise UserError(f"--n-boot must be >= 0, got {n_boot}")
     ws = Workspace.from_option(workspace)

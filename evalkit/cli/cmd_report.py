@@ -20,10 +20,13 @@ def report(
         None, "--data", help="Dataset source of the evaluation pool, to draw thumbnails: a path, "
                              "'synthetic:N/M', or 'auto' (the usual dataset lookup). Without it galleries "
                              "say images are unavailable."),
+    apis: Optional[str] = typer.Option(
+        None, "--apis", help="Only these scored APIs, comma-separated (default: every one)."),
 ) -> None:
     """Render the workspace's HTML report, report.json and CSV tables."""
     from ..report import render_report
     from ..report.collect import pool_dataset_name
+    from .common import parse_name_list
     from ..workspace import Workspace
 
     ws = Workspace.from_option(workspace)
@@ -37,7 +40,8 @@ def report(
             raise UserError("--data given but the workspace has no evaluation pool to draw images from")
         dataset = load_dataset(name, None if data == "auto" else data)
     name = output.name if output is not None else "report"
-    index = render_report(ws, out_dir=output, name=name, templates=templates, dataset=dataset)
+    index = render_report(ws, out_dir=output, name=name, templates=templates, dataset=dataset,
+                          apis=parse_name_list(apis))
     echo_path("report", index)
     from ..artifacts import REPORT
     from ..errors import DataError

@@ -24,10 +24,13 @@ from ..errors import DataError
 from ..version import __version__
 from . import sections
 from .changes import collect_changes
+from .comparison import build_comparison, select_apis
+from .pairwise import api_correctness, pairwise_differences
 from .images import thumbnail_data_uri
 
 ReportData = dict[str, Any]
-"""Keys: meta, summary, stages, class_names, probes, evalsets, apis, problems (see sections.py)."""
+"""Keys: meta, summary, stages, class_names, probes, evalsets, apis, comparison, pairwise, problems
+(see sections.py, comparison.py, pairwise.py)."""
 
 STAGES = (("miniset", "Mini-sets"), ("model", "Probe training"), ("predictions", "Probe predictions"),
           ("discovery", "Set discovery"), ("evalset", "Evaluation sets"), ("explanation", "Explanations"),
@@ -99,11 +102,12 @@ class PoolImages:
 
 
 def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_images: int = 30,
-                        max_grids: int = 8) -> ReportData:
+                        max_grids: int = 8, apis: list[str] | None = None) -> ReportData:
     """Read every artifact of workspace ``ws`` into a plain dict for the templates and report.json.
 
     ``dataset`` (an ``evalkit.data`` LoadedDataset of the pool's source) is only used to draw
-    thumbnails; without it galleries say images are unavailable.
+    thumbnails; without it galleries say images are unavailable. ``apis`` restricts the report
+    to those scored or fingerprinted APIs (an unknown name is a UserError with "did you mean").
     """
     problems: list[str] = []
     unreadable: list[str] = []
@@ -174,6 +178,10 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     for a in rows["fingerprint"]:
         with _guard(problems, unreadable, f"fingerprint {a.key}"):
             fingerprints[a.key] = _json(ws.abspath(a))
+    chosen = select_apis(apis, [a.key for a in rows["scores"]] + [a.key for a in rows["fingerprint"]])
+    if chosen is not None:
+        scores = {k: v for k, v in scores.items() if k in chosen}
+        fingerprints = {k: v for k, v in fingerprints.items() if k in chosen}
     discovery = None
     for a in rows["discovery"]:
         with _guard(problems, unreadable, f"discovery {a.key}"):
@@ -198,7 +206,8 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
                                               class_names, max_set_images) for s in evalsets],
         "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
                  for name, sc in sorted(scores.items())],
-        "changes": collect_changes(ws, images, lambda what: _guard(problems, unreadable, what)),
+        "changes": [c for c in collect_changes(ws, images, lambda what: _guard(problems, unreadable, what))
+                    if chosen is None or c["api"] in chosen],
         "discovery": discovery,
         "pipeline": pipeline_runs,
         "problems": problems,
@@ -208,6 +217,9 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         data["apis"].append(sections.api_section(name, None, fingerprints[name], evalsets, pool_labels, class_names))
     for api in data["apis"]:
         api["endpoint"] = public_endpoint(api.get("endpoint"))
+    data["comparison"] = build_comparison(data["apis"])
+    data["pairwise"] = pairwise_differences({n: api_correctness(sc, pool_labels) for n, sc in scores.items()},
+                                            evalsets)
     data["summary"] = sections.summary(rows, pools, pool_key, models, data, library_versions())
     return data
 

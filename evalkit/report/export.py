@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..workspace import atomic_write_text
+from .comparison import comparison_table, pairs_table
 
 FORMAT = "evalkit-report/1"
 _PRIVATE_KEYS = {"thumb", "grid_files", "unreadable"}
@@ -91,6 +92,10 @@ def table_rows(data: dict) -> dict[str, tuple[list[str], list[list[Any]]]]:
                          for c in data.get("changes", [])
                          for s in [*c["sets"], {**c["overall"], "id": "all images"}]]),
     }
+    if "comparison" in data:
+        tables["apis_comparison.csv"] = comparison_table(data["comparison"])
+    if "pairwise" in data:
+        tables["api_pairs.csv"] = pairs_table(data["pairwise"])
     return tables
 
 

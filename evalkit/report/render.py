@@ -15,7 +15,7 @@ from markupsafe import Markup, escape
 
 from ..errors import UserError
 from ..textsafe import printable
-from . import charts
+from . import charts, comparison
 
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
 
@@ -56,7 +56,7 @@ class FigureLedger:
 
 
 def format_value(value, kind: str) -> str:
-    """How a figure is printed: pct, pp (signed percentage points), float, int, s, cost, p."""
+    """How a figure is printed: pct, pp (signed percentage points), float, f2 (2 decimals), int, s, cost, p."""
     if value is None:
         return "n/a"
     if kind == "pct":
@@ -69,6 +69,8 @@ def format_value(value, kind: str) -> str:
         return f"{value:.3f} s" if value < 1 else f"{value:,.1f} s"
     if kind == "cost":
         return f"{value:,.4f}"
+    if kind == "f2":
+        return f"{value:.2f}"
     if kind == "p":
         return "< 0.001" if value < 0.001 else f"{value:.3f}"
     return f"{value:.3f}"
@@ -93,7 +95,7 @@ def make_environment(templates: str | Path | None = None) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              finalize=_printable)
-    env.globals.update(charts=charts, format_value=format_value)
+    env.globals.update(charts=charts, compare=comparison, format_value=format_value)
     return env
 
 

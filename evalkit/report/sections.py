@@ -201,6 +201,7 @@ def fingerprint_section(fp: dict) -> dict:
     for r in cue:
         src = (fp.get("cue_profile") or {}).get(r["cue"], {})
         r.update(verdict=str(src.get("verdict", "")), neutral=_f(src.get("neutral")),
+                 scale=str(src.get("scale") or "relative"),
                  reason=str(src["reason"]) if src.get("reason") else None)
     nearest = fp.get("nearest_probe") or {}
     base = fp.get("correlation_baseline") or {}

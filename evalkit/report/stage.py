@@ -24,20 +24,21 @@ def check_report_name(name: str) -> str:
 
 
 def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
-                  templates: str | Path | None = None, dataset=None) -> Path:
+                  templates: str | Path | None = None, dataset=None, apis: list[str] | None = None) -> Path:
     """Render the workspace's report into ``out_dir`` (default ``WS/reports/{name}``); return index.html.
 
     ``dataset`` (optional LoadedDataset of the pool) enables thumbnails; ``templates`` is a folder
-    whose templates override the package's. Records catalog kind ``report`` with key ``name``;
-    its meta ``unreadable`` lists damaged artifact files ('path: message'), which the report
-    shows as problems (``evalkit report`` then exits 2 naming the first).
+    whose templates override the package's; ``apis`` restricts the report to those APIs. Records
+    catalog kind ``report`` with key ``name``; its meta ``unreadable`` lists damaged artifact files
+    ('path: message'), which the report shows as problems (``evalkit report`` then exits 2 naming
+    the first).
     """
     check_report_name(name)
     out = Path(out_dir) if out_dir is not None else ws.root / "reports" / name
     if out.exists() and not out.is_dir():
         raise UserError("report output path exists and is not a directory", path=out)
     out.mkdir(parents=True, exist_ok=True)
-    data = collect_report_data(ws, dataset)
+    data = collect_report_data(ws, dataset, apis=apis)
     for s in data["evalsets"]:
         s["grid_urls"] = [copy_asset(Path(p), out) for p in s["grid_files"]]
     html, ledger = render_html(data, templates=templates)
@@ -49,7 +50,7 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
         rel = out.resolve().relative_to(ws.root)
     except ValueError:
         rel = out.resolve()
-    ws.catalog.record(REPORT, name, str(rel), settings={"templates": str(templates) if templates else None},
+    ws.catalog.record(REPORT, name, str(rel), settings={"templates": str(templates) if templates else None, "apis": apis},
                       meta={"bytes": size, "html_bytes": index.stat().st_size, "figures": len(ledger.values),
                             "files": [p.name for p in written], "images": data["meta"]["images_available"],
                             "over_size_budget": size > MAX_REPORT_BYTES,
