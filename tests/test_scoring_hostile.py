@@ -217,6 +217,8 @@ def test_hostile_labels_are_safe_in_terminal_json_and_report(tmp_path, run_cli):
     assert code == 0, err
     html = (ws.root / "reports" / "report" / "index.html").read_bytes().decode("utf-8")
     assert "\x1b" not in html and "evil" in html
+    csv = (ws.root / "reports" / "report" / "unmapped_labels.csv").read_bytes().decode("utf-8")
+    assert "\ufffdevil\\x1b]0;pwned\\x07\\x1b[2J\\x00end" in csv and "\x1b" not in csv and "\x00" not in csv
 
 
 # -- 8. corrupt workspace files ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..errors import DataError
 from ..textsafe import safe_json, scalar_text
 from ..workspace import sqlite_errors
 
@@ -101,8 +102,12 @@ class ResponseCache:
                     (scope.api, scope.endpoint, scope.model, scope.version, scope.params_hash, *chunk),
                 ).fetchall()
                 for h, status, raw, reason, lat, t, ver in rows:
-                    out[h] = CachedResponse(h, status, json.loads(raw) if raw is not None else None,
-                                            reason, lat, t, ver)
+                    try:
+                        value = json.loads(raw) if raw is not None else None
+                    except (TypeError, ValueError, RecursionError) as exc:
+                        raise DataError(f"cached answer of image {h!r} is damaged ({exc}); delete the file "
+                                        "to query again", path=self.path) from None
+                    out[h] = CachedResponse(h, status, value, reason, lat, t, ver)
         return out
 
     def put(self, scope: CacheScope, image_hash: str, *, status: str, raw: Any = None,

@@ -10,6 +10,7 @@ cached. Each final server answer is a paid query: its cache row and ledger row a
 transaction, before anything else can fail."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -19,15 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-import dataclasses
-
 import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from .adapters.base import Adapter, ApiAnswer, ImageFailure, ImageItem, RetrySignal
 from ..errors import UserError
 from ..textsafe import one_line, scalar_text
+from .adapters.base import Adapter, ApiAnswer, ImageFailure, ImageItem, RetrySignal
 from .api_config import Credentials, EngineSettings, redact
 from .cache import CacheScope, ResponseCache
 from .redaction import redact_bytes, redact_text

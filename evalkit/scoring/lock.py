@@ -65,8 +65,8 @@ def api_lock(ws, api: str, *, wait: bool = False, echo: Callable[[str], None] = 
             time.sleep(poll_s)
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0) \
-                if hasattr(os, "pwrite") else None
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode())
             yield path
         finally:
             _unlock(fd)

@@ -64,20 +64,21 @@ def replay_plan(ws, config, split, pool: str, sets, *, budget, dry_run: bool, cr
                          lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
         answers, paid = ask(requests)
         spend = engine.cache.spent(config.name)
-    variants = ["", *sorted(t for t in ask.records if t)]
-    records = {v: [r for _, r in sorted(ask.records.get(v, {}).items())] for v in variants}
-    ledger = DrawLedger.from_bytes(plan_path(ws, config.name).read_bytes())
-    labels = np.asarray(split.labels, dtype=np.int64)
-    preds = load_pool_predictions(ws, pool)
-    difficulty = np.mean([np.asarray(p).argmax(1) == labels for p in preds.values()], axis=0)
-    clean = {i: lab for (i, t), lab in answers.items() if t == ""}
-    acc = estimate_pool_accuracy(ledger, clean, labels, difficulty_strata(labels, difficulty),
-                                 n_boot=1000, seed=config.seed)
-    extra = {"plan": {**doc["plan"], "queries_this_run": int(paid), "replay_of": (doc.get("run") or {}).get("id")},
-             "pool_accuracy": acc.to_dict(list(split.class_names)) if acc else None}
-    summary = ScoringPlan(plan.api, plan.sets, pool, n_clean, plan.ablations, plan.n_ablation_images,
-                          ask.cache_hits, paid, paid, config.price_per_1000, paid * per_query, plan.full_cost)
-    art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        spend, extra=extra, new_run=True)
+        variants = ["", *sorted(t for t in ask.records if t)]
+        records = {v: [r for _, r in sorted(ask.records.get(v, {}).items())] for v in variants}
+        ledger = DrawLedger.from_bytes(plan_path(ws, config.name).read_bytes())
+        labels = np.asarray(split.labels, dtype=np.int64)
+        preds = load_pool_predictions(ws, pool)
+        difficulty = np.mean([np.asarray(p).argmax(1) == labels for p in preds.values()], axis=0)
+        clean = {i: lab for (i, t), lab in answers.items() if t == ""}
+        acc = estimate_pool_accuracy(ledger, clean, labels, difficulty_strata(labels, difficulty),
+                                     n_boot=1000, seed=config.seed)
+        extra = {"plan": {**doc["plan"], "queries_this_run": int(paid), "replay_of": (doc.get("run") or {}).get("id")},
+                 "pool_accuracy": acc.to_dict(list(split.class_names)) if acc else None}
+        summary = ScoringPlan(plan.api, plan.sets, pool, n_clean, plan.ablations, plan.n_ablation_images,
+                              ask.cache_hits, paid, paid, config.price_per_1000, paid * per_query, plan.full_cost)
+        # written while the lock is held, like every run
+        art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
+                            spend, extra=extra, new_run=True)
     echo(f"{config.name}: new run sent {paid} queries (cost {paid * per_query:.4f}) on the stored plan")
     return art

@@ -10,9 +10,9 @@ import numpy as np
 
 from ..artifacts import Pool, check_pool_dataset, load_evalsets, write_scores
 from ..errors import UserError
+from ..textsafe import safe_text
 from ..workspace import Artifact, Workspace, canonical_json
 from .adapters.base import ApiAnswer, ImageItem, image_key
-from ..textsafe import safe_text
 from .api_config import ApiConfig, Credentials, check_api_name, redact, resolve_credentials
 from .budget import check_budget
 from .cache import CacheScope
@@ -171,13 +171,13 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
             return plan
         fresh = engine.run(to_send[:allowed])
         spend = engine.cache.spent(config.name)
-
-    results: dict[str, QueryResult | None] = {**cached, **fresh}
-    budget_keys = {it.key for it in to_send[allowed:]}
-    records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
-                   for i, k in zip(indices, keys[v])] for v in variants}
-    return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests, spend,
-                         new_run=new_run)
+        results: dict[str, QueryResult | None] = {**cached, **fresh}
+        budget_keys = {it.key for it in to_send[allowed:]}
+        records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
+                       for i, k in zip(indices, keys[v])] for v in variants}
+        # written while the lock is held: the next run of this API sees these scores
+        return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests, spend,
+                             new_run=new_run)
 
 
 def _preflight(adapter, item: ImageItem, credentials, config: ApiConfig) -> None:
