@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import UserError
+from .errors import DataError, UserError
+from .textsafe import safe_json, safe_text
 
 DEFAULT_WORKSPACE_ENV = "EVALKIT_WORKSPACE"
 
@@ -64,8 +65,19 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+@contextmanager
+def sqlite_errors(path: Path, what: str) -> Iterator[None]:
+    """Turn an unreadable SQLite file (corrupt, truncated, not a database, locked too long) into
+    a one-line DataError naming ``path``."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise DataError(f"not a readable {what} ({type(exc).__name__}: {exc}); move it away to start "
+                        "afresh, or restore it", path=path) from None
+
+
 class Catalog:
-    """SQLite catalog of artifacts, keyed by (kind, key)."""
+    """SQLite catalog of artifacts, keyed by (kind, key). An unreadable file is a DataError."""
 
     def __init__(self, db_path: Path):
         self.db_path = Path(db_path)
@@ -74,13 +86,14 @@ class Catalog:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.db_path, timeout=60)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            with con:
-                yield con
-        finally:
-            con.close()
+        with sqlite_errors(self.db_path, "workspace catalog"):
+            con = sqlite3.connect(self.db_path, timeout=60)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+                with con:
+                    yield con
+            finally:
+                con.close()
 
     def record(self, kind: str, key: str, path: str | Path, *, inputs: dict | None = None,
                settings: dict | None = None, meta: dict | None = None) -> Artifact:
@@ -89,14 +102,14 @@ class Catalog:
         with self._connect() as con:
             con.execute(
                 "INSERT OR REPLACE INTO artifacts VALUES (?,?,?,?,?,?,?)",
-                (kind, key, art.path, canonical_json(art.inputs), canonical_json(art.settings),
-                 canonical_json(art.meta), art.created))
+                (kind, key, art.path, canonical_json(safe_json(art.inputs)),
+                 canonical_json(safe_json(art.settings)), canonical_json(safe_json(art.meta)), art.created))
         return art
 
     def get(self, kind: str, key: str) -> Artifact | None:
         with self._connect() as con:
             row = con.execute("SELECT * FROM artifacts WHERE kind=? AND key=?", (kind, key)).fetchone()
-        return _row_to_artifact(row) if row else None
+        return self._artifact(row) if row else None
 
     def list(self, kind: str | None = None) -> list[Artifact]:
         with self._connect() as con:
@@ -104,16 +117,20 @@ class Catalog:
                 rows = con.execute("SELECT * FROM artifacts ORDER BY kind, key").fetchall()
             else:
                 rows = con.execute("SELECT * FROM artifacts WHERE kind=? ORDER BY key", (kind,)).fetchall()
-        return [_row_to_artifact(r) for r in rows]
+        return [self._artifact(r) for r in rows]
 
     def delete(self, kind: str, key: str) -> None:
         with self._connect() as con:
             con.execute("DELETE FROM artifacts WHERE kind=? AND key=?", (kind, key))
 
 
-def _row_to_artifact(row) -> Artifact:
-    kind, key, path, inputs, settings, meta, created = row
-    return Artifact(kind, key, path, json.loads(inputs), json.loads(settings), json.loads(meta), created)
+    def _artifact(self, row) -> Artifact:
+        try:
+            kind, key, path, inputs, settings, meta, created = row
+            return Artifact(kind, key, path, json.loads(inputs), json.loads(settings), json.loads(meta),
+                            float(created))
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"catalog row {row[:2]!r} is damaged ({exc})", path=self.db_path) from None
 
 
 class Workspace:
@@ -154,4 +171,5 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    """Write ``text`` as UTF-8 (lone surrogates from untrusted text become U+FFFD)."""
+    atomic_write_bytes(path, safe_text(text).encode("utf-8"))

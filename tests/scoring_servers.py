@@ -199,3 +199,61 @@ def comparable(scores: dict) -> list[tuple]:
     """Scores records without timing, for equality checks across runs."""
     return [(r["index"], r["hash"], r["status"], r["label"], r["raw_label"], r["score"], r["reason"])
             for r in scores["images"]]
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """A server whose answers come from ``respond(path, headers, body) -> (status, bytes)``;
+    counts requests (``n_requests``). For hostile answers: echoed headers, odd types, labels."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, respond):
+        self.respond, self.n_requests, self.lock = respond, 0, threading.Lock()
+        super().__init__(("127.0.0.1", 0), _ScriptedHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ScriptedHandler(_Handler):
+    server: ScriptedServer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.n_requests += 1
+        status, payload = self.server.respond(self.path, dict(self.headers), body)
+        if not isinstance(payload, bytes):
+            payload = json.dumps(payload).encode()
+        self._send(status, payload)
+
+
+@contextmanager
+def scripted_server(respond):
+    srv = ScriptedServer(respond)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def tfserving_answer(body: bytes, **extra) -> dict:
+    """The FaultyServer's deterministic 200 answer to a tfserving b64 request, each prediction
+    as ``{"scores": [...], **extra}`` (read with ``output_key = "scores"``)."""
+    keys = [decode_key(inst["b64"]) for inst in json.loads(body)["instances"]]
+    return {"predictions": [{"scores": true_scores(k), **extra} for k in keys]}
+
+
+def free_port() -> int:
+    """A local port with nothing listening on it (a dead server)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

@@ -86,3 +86,39 @@ def test_cli_dry_run_prints_the_plan_and_rejects_a_bad_budget(bank, tmp_path, ru
                                  "--data", "synthetic:2/10", "-w", str(ws.root))
         assert code == 2 and "--max-queries must be a whole number >= 1" in err
         assert "Traceback" not in err
+
+
+def test_planner_shares_the_lock_the_spend_ledger_budget_total_and_fail_fast(bank, tmp_path):  # noqa: F811
+    import dataclasses
+
+    from evalkit.errors import UserError
+    from evalkit.scoring import score_api
+    from evalkit.scoring.cache import ResponseCache
+    from evalkit.scoring.engine import ScoringAborted
+    from evalkit.scoring.lock import api_lock
+    from scoring_servers import scripted_server, tfserving_answer
+
+    ws, ds = bank
+    refuse = {"on": False}
+
+    def respond(path, headers, body):
+        return (401, {"error": "bad token"}) if refuse["on"] else (200, tfserving_answer(body))
+
+    with scripted_server(respond) as srv:
+        cfg = _config(tmp_path, srv.url, name="planned")
+        cfg = dataclasses.replace(cfg, params={**cfg.params, "output_key": "scores"}, budget_total=0.05)
+        with api_lock(ws, "planned"):
+            with pytest.raises(UserError, match="another run is scoring this API"):
+                score_api(ws, cfg, ds, max_queries=60)
+        assert srv.n_requests == 0
+        score_api(ws, cfg, ds, max_queries=60)  # budget_total 0.05 at 2.0 per 1000: 25 paid queries
+        doc = json.loads((ws.root / "scores" / "planned" / "scores.json").read_text())
+        assert srv.n_requests == 25 and doc["spent_cost"] == pytest.approx(0.05)
+        refuse["on"] = True
+        before = (ws.root / "scores" / "planned" / "scores.json").read_bytes()
+        with pytest.raises(ScoringAborted, match=r"^planned: HTTP 401"):
+            score_api(ws, dataclasses.replace(cfg, budget_total=1.0), ds, max_queries=120)
+        # stopped at the first refusal: only requests already in flight were sent
+        assert 25 < srv.n_requests <= 25 + cfg.engine.concurrency and (ws.root / "scores" / "planned" / "scores.json").read_bytes() == before
+    with ResponseCache(ws.root / "scores" / "cache.sqlite") as cache:
+        assert cache.spent("planned") == (25, pytest.approx(0.05))

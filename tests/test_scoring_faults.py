@@ -130,3 +130,6 @@ def test_sigkill_midway_then_resume_equals_uninterrupted_and_resends_nothing_ans
         late = {k for k in again if plan.fault(k, counts_at_kill[k]) == "slow"}
         assert len(again - late) <= 16, len(again - late)
     assert comparable(resumed) == comparable(reference)
+    # the spend ledger counts what the killed run paid too: every image once, over both runs
+    assert resumed["paid_queries"] == N and resumed["spent_cost"] == pytest.approx(N * 2.0 / 1000)
+    assert resumed["run_cost"] == pytest.approx((N - len(stored)) * 2.0 / 1000)

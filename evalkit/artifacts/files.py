@@ -7,11 +7,12 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ..errors import DataError, UserError, did_you_mean
+from ..textsafe import safe_json
 from ..workspace import Artifact, Workspace, atomic_write_bytes, atomic_write_text
 from .keys import EVALSET, MODEL, PREDICTIONS, SCORES, ModelKey, Pool, PredictionsKey, evalset_path, scores_path
 
@@ -90,14 +91,17 @@ def model_rows(ws: Workspace) -> list[tuple[ModelKey, Artifact]]:
 # -- evaluation sets ----------------------------------------------------------------------------
 
 def _read_doc(path: Path, what: str, required: tuple[str, ...]) -> dict:
-    """A JSON document with ``required`` fields; DataError naming ``path`` if it is unreadable."""
+    """A JSON document with ``required`` fields; DataError naming ``path`` if it is unreadable.
+    Its strings are made valid Unicode (lone surrogates -> U+FFFD)."""
     path = Path(path)
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        doc = safe_json(json.loads(path.read_text("utf-8")))
     except FileNotFoundError:
         raise DataError(f"recorded {what} file is missing", path=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"not a readable {what} JSON file ({exc})", path=path) from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataError(f"not a readable {what} JSON file ({type(exc).__name__}: {exc})", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the {what} file ({exc.strerror or exc})", path=path) from None
     missing = [k for k in required if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise DataError(f"{what} file lacks field(s) {', '.join(missing)}", path=path)
@@ -105,8 +109,26 @@ def _read_doc(path: Path, what: str, required: tuple[str, ...]) -> dict:
 
 
 def _write_doc(ws: Workspace, kind: str, key: str, rel: str, doc: dict, **record) -> Artifact:
-    atomic_write_text(ws.root / rel, json.dumps(doc, indent=1))
+    atomic_write_text(ws.root / rel, json.dumps(safe_json(doc), indent=1))
     return ws.catalog.record(kind, key, rel, **record)
+
+
+def read_json(path: Path, what: str = "JSON") -> Any:
+    """Any workspace JSON file; DataError naming ``path`` when it is missing or unreadable."""
+    return _read_doc(path, what, ())
+
+
+def read_npz(path: Path, what: str = "npz") -> dict[str, np.ndarray]:
+    """Every array of a workspace .npz file (no pickles), read at once; DataError naming ``path``
+    when it is missing, truncated or corrupt."""
+    path = Path(path)
+    try:
+        with np.load(io.BytesIO(path.read_bytes()), allow_pickle=False) as z:
+            return {k: np.asarray(z[k]) for k in z.files}
+    except FileNotFoundError:
+        raise DataError(f"recorded {what} file is missing", path=path) from None
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"not a readable {what} file ({type(exc).__name__}: {exc})", path=path) from None
 
 
 def read_evalset(path: Path) -> dict:

@@ -23,8 +23,10 @@ def pool_info(ws: Workspace, pool: str | Pool) -> dict | None:
         return json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         raise DataError("recorded pool file is missing", path=path) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise DataError(f"not a readable pool JSON file ({exc})", path=path) from None
+    except OSError as exc:
+        raise DataError(f"cannot read the pool file ({exc.strerror or exc})", path=path) from None
 
 
 def record_pool(ws: Workspace, dataset, split: str) -> Pool:

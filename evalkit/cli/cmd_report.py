@@ -43,6 +43,13 @@ def report(
     index = render_report(ws, out_dir=output, name=name, templates=templates, dataset=dataset,
                           apis=parse_name_list(apis))
     echo_path("report", index)
+    from ..artifacts import REPORT
+    from ..errors import DataError
+
+    unreadable = ws.catalog.get(REPORT, name).meta.get("unreadable") or []
+    if unreadable:  # the report is written and lists them; the command still says the workspace is damaged
+        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        raise DataError(f"{unreadable[0]}{more}; the report lists the unreadable files as problems")
 
 
 def register(app: typer.Typer) -> None:

@@ -27,15 +27,22 @@ def score(
     max_queries: Optional[str] = typer.Option(
         None, "--max-queries", help="Query budget for the planner, a number or 'all' (default: the API file's "
         "max_queries, else 1000 when ablations are scored for a fingerprint, else all)."),
+    wait: bool = typer.Option(False, "--wait", help="If another run is scoring this API in the workspace, wait "
+                              "for it to finish instead of stopping."),
     data: Optional[str] = DataOption,
     workspace: Optional[Path] = WorkspaceOption,
 ) -> None:
-    """Score a classifier API on evaluation sets (cached, resumable, budget-capped)."""
+    """Score a classifier API on evaluation sets (cached, resumable, budget-capped, one run per API at a
+    time). Stops with an error after any 401/403 or repeated transport errors, keeping what was answered."""
     from ..errors import UserError
     from ..artifacts import load_evalsets, open_pool_dataset, read_scores
     from ..scoring import load_api_config, score_api
     from ..scoring.stage import ScoringPlan
+    from ..textsafe import printable
     from ..workspace import Workspace
+
+    def say(text: str) -> None:  # server text (labels, messages) never reaches the terminal raw
+        typer.echo(printable(text))
 
     ids = [i for s in (set_ids or []) for i in (parse_name_list(s) or [])] or None
     if bool(ids) == all_sets:
@@ -51,17 +58,18 @@ def score(
     limit = default_max_queries(parse_max_queries(max_queries, where="--max-queries"), config,
                                 chosen if chosen is not None else config.ablations)
     result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
-                       dry_run=dry_run, echo=typer.echo, max_queries=limit)
+                       dry_run=dry_run, echo=say, max_queries=limit, wait=wait)
     if isinstance(result, ScoringPlan):
-        typer.echo("dry run: nothing sent")
+        say("dry run: nothing sent")
         return
     doc = read_scores(ws.abspath(result))
     recs = doc["images"] + [r for rs in doc["ablations"].values() for r in rs]
     scored = sum(r["status"] == "scored" for r in recs)
-    typer.echo(f"{doc['api']}: {scored} scored ({doc['abstentions']} abstained), {doc['failures']} failed; "
-               f"{doc['queries_sent']} queries sent, {doc['cache_hits']} from cache, spent {doc['spent_cost']:.4f}")
+    say(f"{doc['api']}: {scored} scored ({doc['abstentions']} abstained), {doc['failures']} failed; "
+               f"{doc['queries_sent']} queries sent, {doc['cache_hits']} from cache, spent {doc['run_cost']:.4f} "
+        f"({doc['spent_cost']:.4f} in all runs)")
     if doc["unmapped_labels"]:
         top = ", ".join(f"{k} ({v})" for k, v in list(doc["unmapped_labels"].items())[:5])
-        typer.echo(f"most frequent unmapped labels: {top}")
-    typer.echo(f"scores: {ws.abspath(result)}")
+        say(f"most frequent unmapped labels: {top}")
+    say(f"scores: {ws.abspath(result)}")
 

@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, standalone_mode=False)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from ..textsafe import one_line  # messages may quote server text or file contents
+
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

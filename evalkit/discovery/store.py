@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 
-from ..artifacts import DISCOVERY, EVALSET, evalset_path, image_hash, write_evalset
+from ..artifacts import DISCOVERY, EVALSET, evalset_path, image_hash, read_json, write_evalset
 from ..data.images import ImageSplit
 from ..errors import DataError, UserError
 from ..workspace import Workspace, atomic_write_text
@@ -117,4 +117,4 @@ def load_discovery(ws: Workspace, pool: str) -> dict:
     art = ws.catalog.get(DISCOVERY, pool)
     if art is None:
         raise UserError(f"no discovery run for pool {pool!r} in workspace {ws.root}; run discovery first")
-    return json.loads(ws.abspath(art).read_text())
+    return read_json(ws.abspath(art), "discovery")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..artifacts import read_npz
 from ..artifacts import (EXPLANATION, MODEL, ExplanationKey, ModelKey, Pool, image_hash, load_evalset, model_rows,
                          open_pool_dataset)
 from ..errors import DataError, UserError, did_you_mean
@@ -162,7 +163,7 @@ def _write_grids(ws, root, images, labels, evalset, class_names, done) -> list[s
     if not done:
         return []
     name = (lambda c: class_names[c] if c < len(class_names) else str(c))
-    loaded = [(p, s, np.load(ws.abspath(a) / "maps.npz")) for p, s, a in done]
+    loaded = [(p, s, read_npz(ws.abspath(a) / "maps.npz", "explanation maps")) for p, s, a in done]
     paths = []
     for i in range(len(images)):
         columns = [(f"{p} s{s}", f"{name(int(z['classes_predicted'][i]))} "

@@ -10,6 +10,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..artifacts import read_json
 from ..artifacts import (DISCOVERY, EVALSET, FINGERPRINT, PREDICTIONS, Pool, check_pool_dataset, load_pool_labels,
                          load_scores, open_pool_dataset)
 from ..errors import DataError, UserError
@@ -75,7 +76,7 @@ def fingerprint_classifier(ws: Workspace, name: str, predictions_by_pool_index: 
     art = ws.catalog.get(FINGERPRINT, name)
     if (not force and art is not None and art.inputs == inputs and art.settings == run_settings
             and ws.abspath(art).is_file()):
-        return json.loads(ws.abspath(art).read_text())
+        return read_json(ws.abspath(art), "fingerprint")
     labels = _pool_labels(ws, pool, docs)
     seeds = validation_seeds(ws, pool)
     probes = probe_correctness(ws, pool, labels, seeds)

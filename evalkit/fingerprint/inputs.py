@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 
 import numpy as np
 
-from ..artifacts import DISCOVERY, FINGERPRINT_REFERENCE, load_evalsets, load_pool_predictions, single_pool
+from ..artifacts import (DISCOVERY, FINGERPRINT_REFERENCE, load_evalsets, load_pool_predictions, read_json, read_npz,
+                         single_pool)
+from ..errors import DataError
 from ..errors import UserError
 from ..workspace import Workspace, atomic_write_bytes, canonical_json
 from .cues import reference_probes
@@ -31,7 +32,7 @@ def validation_seeds(ws: Workspace, pool: str) -> dict[str, list[int]] | None:
     art = ws.catalog.get(DISCOVERY, pool)
     if art is None or not ws.abspath(art).is_file():
         return None
-    split = json.loads(ws.abspath(art).read_text()).get("seed_split", {})
+    split = read_json(ws.abspath(art), "discovery").get("seed_split", {})
     return {p: list(s) for p, s in split.get("validation", {}).items()} or None
 
 
@@ -68,9 +69,11 @@ def reference_ablations(ws: Workspace, pool: str, indices: np.ndarray, transform
     have_idx, have = np.zeros(0, np.int64), {}
     art = ws.catalog.get(FINGERPRINT_REFERENCE, key)
     if art is not None and ws.abspath(art).is_file():
-        with np.load(ws.abspath(art)) as npz:
-            have_idx = npz["indices"]
-            have = {k: npz[k] for k in npz.files if k != "indices"}
+        npz = read_npz(ws.abspath(art), "fingerprint reference")
+        if "indices" not in npz:
+            raise DataError("fingerprint reference file lacks 'indices'", path=ws.abspath(art))
+        have_idx = npz["indices"]
+        have = {k: v for k, v in npz.items() if k != "indices"}
     missing = np.setdiff1d(indices, have_idx)
     if missing.size:
         new = _reference_correctness(ws, missing, transforms, images, probes, labels)

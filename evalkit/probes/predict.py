@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..artifacts import read_json
 from ..artifacts import (PREDICTIONS, ModelKey, PredictionsKey, load_pool_labels, load_pool_predictions, model_file,
                          pool_of, record_pool, write_predictions_file)
 from ..errors import DataError, UserError
@@ -52,7 +53,7 @@ def load_probe_model(ws: Workspace, probe: str, seed: int) -> ProbeModel:
 
     art, path = model_file(ws, ModelKey(probe, seed))
     meta_path = ws.abspath(art) / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    meta = read_json(meta_path, "model meta") if meta_path.is_file() else {}
     try:
         clf = load_classifier(path)
     except ValueError as exc:

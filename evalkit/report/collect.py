@@ -7,7 +7,6 @@ configuration files, so no secret can reach the report.
 """
 from __future__ import annotations
 
-import json
 import platform
 import time
 from collections import Counter
@@ -20,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from ..artifacts import (EXPLANATION, PIPELINE, POOL, ExplanationKey, ModelKey, Pool, PredictionsKey, image_hash,
-                         read_evalset, read_predictions, read_scores)
+                         read_evalset, read_json, read_predictions, read_scores)
 from ..errors import DataError
 from ..version import __version__
 from . import sections
@@ -39,16 +38,19 @@ LIBRARIES = ("numpy", "scipy", "scikit-learn", "tensorflow", "keras", "tf-keras-
 
 
 @contextmanager
-def _guard(problems: list[str], what: str) -> Iterator[None]:
-    """Turn an unreadable artifact into a visible problem line (never silently dropped)."""
+def _guard(problems: list[str], unreadable: list[str], what: str) -> Iterator[None]:
+    """Turn an unreadable artifact into a visible problem line (never silently dropped); a
+    damaged file (DataError naming it) is also listed in ``unreadable`` as 'path: message'."""
     try:
         yield
     except (DataError, OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         problems.append(f"{what}: {type(exc).__name__}: {exc}")
+        if isinstance(exc, DataError) and exc.path is not None:
+            unreadable.append(str(exc))
 
 
 def _json(path: Path) -> Any:
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    return read_json(path, "artifact")
 
 
 def public_endpoint(url: str | None) -> str | None:
@@ -107,10 +109,11 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
     to those scored or fingerprinted APIs (an unknown name is a UserError with "did you mean").
     """
     problems: list[str] = []
+    unreadable: list[str] = []
     rows = {kind: ws.catalog.list(kind) for kind, _ in STAGES + (("pool", ""),)}
     pools = {}
     for a in rows["pool"]:
-        with _guard(problems, f"pool {a.key}"):
+        with _guard(problems, unreadable, f"pool {a.key}"):
             pools[a.key] = _json(ws.abspath(a))
     pred_keys = {a.key: PredictionsKey.parse(a.key) for a in rows["predictions"]}
     pred_pools = Counter(str(k.pool) for k in pred_keys.values())
@@ -122,7 +125,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         key = pred_keys[a.key]
         if str(key.pool) != pool_key:
             continue
-        with _guard(problems, f"predictions {a.key}"):
+        with _guard(problems, unreadable, f"predictions {a.key}"):
             p = read_predictions(ws.abspath(a))
             predictions[(key.model.probe, key.model.seed)] = {"probs": p.probs.astype(np.float32),
                                                               "labels": p.labels, "ids": p.ids}
@@ -131,17 +134,17 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         mk = ModelKey.parse(a.key)
         entry = {"meta": dict(a.meta), "history": {}}
         d = ws.abspath(a)
-        with _guard(problems, f"model {a.key} meta.json"):
+        with _guard(problems, unreadable, f"model {a.key} meta.json"):
             if (d / "meta.json").is_file():
                 entry["meta"].update(_json(d / "meta.json"))
-        with _guard(problems, f"model {a.key} history.json"):
+        with _guard(problems, unreadable, f"model {a.key} history.json"):
             if (d / "history.json").is_file():
                 entry["history"] = _json(d / "history.json")
         models[(mk.probe, mk.seed)] = entry
 
     evalsets = []
     for a in rows["evalset"]:
-        with _guard(problems, f"evaluation set {a.key}"):
+        with _guard(problems, unreadable, f"evaluation set {a.key}"):
             evalsets.append(read_evalset(ws.abspath(a)))
     class_names = list((pool or {}).get("class_names") or next((s["class_names"] for s in evalsets), []))
     pool_labels: dict[int, int] = {}
@@ -154,7 +157,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
 
     explanations: dict[str, dict] = {}
     for a in rows[EXPLANATION]:
-        with _guard(problems, f"explanation {a.key}"):
+        with _guard(problems, unreadable, f"explanation {a.key}"):
             ek = ExplanationKey.parse(a.key)
             e = explanations.setdefault(ek.set_id, {"records": [], "grid_files": []})
             sanity = a.meta.get("sanity") if isinstance(a.meta.get("sanity"), dict) else {}
@@ -169,10 +172,10 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
 
     scores, fingerprints = {}, {}
     for a in rows["scores"]:
-        with _guard(problems, f"scores {a.key}"):
+        with _guard(problems, unreadable, f"scores {a.key}"):
             scores[a.key] = read_scores(ws.abspath(a))
     for a in rows["fingerprint"]:
-        with _guard(problems, f"fingerprint {a.key}"):
+        with _guard(problems, unreadable, f"fingerprint {a.key}"):
             fingerprints[a.key] = _json(ws.abspath(a))
     chosen = select_apis(apis, [a.key for a in rows["scores"]] + [a.key for a in rows["fingerprint"]])
     if chosen is not None:
@@ -180,12 +183,12 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         fingerprints = {k: v for k, v in fingerprints.items() if k in chosen}
     discovery = None
     for a in rows["discovery"]:
-        with _guard(problems, f"discovery {a.key}"):
+        with _guard(problems, unreadable, f"discovery {a.key}"):
             discovery = {"pool": a.key, **sections.discovery_summary(_json(ws.abspath(a)))}
 
     pipeline_runs = []
     for a in ws.catalog.list(PIPELINE):
-        with _guard(problems, f"pipeline run {a.key}"):
+        with _guard(problems, unreadable, f"pipeline run {a.key}"):
             pipeline_runs.append(_json(ws.abspath(a)))
 
     probe_names = sorted({p for p, _ in predictions} | {p for p, _ in models})
@@ -205,6 +208,7 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
         "discovery": discovery,
         "pipeline": pipeline_runs,
         "problems": problems,
+        "unreadable": unreadable,
     }
     for name in sorted(set(fingerprints) - set(scores)):
         data["apis"].append(sections.api_section(name, None, fingerprints[name], evalsets, pool_labels, class_names))

@@ -2,7 +2,8 @@
 
 Both are plain data: report.json escapes ``<``, ``>`` and ``&`` as JSON unicode escapes (same
 value once parsed, inert if ever pasted into HTML), and CSV text cells that a spreadsheet would
-run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
+run as a formula (starting with = + - @ tab or CR) get a leading apostrophe; their control
+characters and line breaks are escaped (``\\x1b``, ``\\n``).
 """
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..textsafe import one_line
 from ..workspace import atomic_write_text
 from .comparison import comparison_table, pairs_table
 
 FORMAT = "evalkit-report/1"
-_PRIVATE_KEYS = {"thumb", "grid_files"}
+_PRIVATE_KEYS = {"thumb", "grid_files", "unreadable"}
 
 
 def public_data(obj: Any) -> Any:
@@ -35,6 +37,8 @@ def report_json_text(data: dict, figures: dict) -> str:
 
 
 def _cell(v: Any) -> Any:
+    if isinstance(v, str):
+        v = one_line(v)  # API labels: control characters and line breaks escaped
     if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + v
     if isinstance(v, (list, tuple)):

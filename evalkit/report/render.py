@@ -14,6 +14,7 @@ import jinja2
 from markupsafe import Markup, escape
 
 from ..errors import UserError
+from ..textsafe import printable
 from . import charts, comparison
 
 PACKAGE_TEMPLATES = Path(__file__).with_name("templates")
@@ -29,6 +30,7 @@ class FigureLedger:
         self.values: dict[str, float | int | None] = {}
 
     def fig(self, fid: str, value, kind: str = "pct") -> Markup:
+        fid = printable(fid)  # ids may hold API labels
         if isinstance(value, bool):
             value = int(value)
         if isinstance(value, float) and not math.isfinite(value):
@@ -74,6 +76,13 @@ def format_value(value, kind: str) -> str:
     return f"{value:.3f}"
 
 
+def _printable(value):
+    """Every value shown: control characters of untrusted text (API labels) escaped as \\xNN."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return printable(value)
+    return value
+
+
 def make_environment(templates: str | Path | None = None) -> jinja2.Environment:
     """A jinja2 Environment with autoescape on and the template chain [user dir, package dir]."""
     search = []
@@ -84,7 +93,8 @@ def make_environment(templates: str | Path | None = None) -> jinja2.Environment:
         search.append(str(tdir))
     search.append(str(PACKAGE_TEMPLATES))
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(search), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             finalize=_printable)
     env.globals.update(charts=charts, compare=comparison, format_value=format_value)
     return env
 

@@ -28,7 +28,10 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
     """Render the workspace's report into ``out_dir`` (default ``WS/reports/{name}``); return index.html.
 
     ``dataset`` (optional LoadedDataset of the pool) enables thumbnails; ``templates`` is a folder
-    whose templates override the package's; ``apis`` restricts the report to those APIs. Records catalog kind ``report`` with key ``name``.
+    whose templates override the package's; ``apis`` restricts the report to those APIs. Records
+    catalog kind ``report`` with key ``name``; its meta ``unreadable`` lists damaged artifact files
+    ('path: message'), which the report shows as problems (``evalkit report`` then exits 2 naming
+    the first).
     """
     check_report_name(name)
     out = Path(out_dir) if out_dir is not None else ws.root / "reports" / name
@@ -50,5 +53,6 @@ def render_report(ws, out_dir: str | Path | None = None, name: str = "report",
     ws.catalog.record(REPORT, name, str(rel), settings={"templates": str(templates) if templates else None, "apis": apis},
                       meta={"bytes": size, "html_bytes": index.stat().st_size, "figures": len(ledger.values),
                             "files": [p.name for p in written], "images": data["meta"]["images_available"],
-                            "over_size_budget": size > MAX_REPORT_BYTES})
+                            "over_size_budget": size > MAX_REPORT_BYTES,
+                            "unreadable": data.get("unreadable", [])})
     return index

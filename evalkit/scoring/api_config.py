@@ -6,6 +6,7 @@ Example::
     endpoint = "https://vision.googleapis.com/v1/images:annotate"
     model = "builtin/stable"
     price_per_1000 = 1.5
+    budget_total = 20.0          # optional: cap on the spend ledger's total over all runs
     ablations = ["blur"]
 
     [credentials]
@@ -15,6 +16,7 @@ Example::
     concurrency = 8
     rps = 10
     batch_size = 16
+    max_consecutive_errors = 5   # fail fast after this many transport errors in a row
 
     [labels]
     "tabby" = "cat"
@@ -23,21 +25,26 @@ Credentials name an environment variable or a file; the secret is read at run ti
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..config_schema import check_keys, load_toml
 from ..errors import ConfigError, UserError
+from .redaction import redact_text
 
 _TOP = {"name": str, "adapter": str, "endpoint": str, "model": str, "version": str,
         "price_per_1000": float, "ablations": list, "seed": int, "credentials": dict,
-        "engine": dict, "image": dict, "params": dict, "labels": dict, "max_queries": (int, str)}
+        "engine": dict, "image": dict, "params": dict, "labels": dict, "max_queries": (int, str),
+        "budget_total": float}
 _ENGINE = {"concurrency": int, "rps": float, "timeout_s": float, "max_retries": int,
            "retry_time_cap_s": float, "backoff_base_s": float, "backoff_max_s": float,
-           "batch_size": int}
+           "batch_size": int, "max_consecutive_errors": int}
 _IMAGE = {"format": str, "resize": int}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class EngineSettings:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     batch_size: int = 1
+    #: stop the run (error, exit 2) after this many transport errors in a row (no HTTP answer)
+    max_consecutive_errors: int = 5
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,7 @@ class ApiConfig:
     label_overrides: Mapping[str, str] = field(default_factory=dict)
     source: str = ""
     max_queries: int | str | None = None   # query planner budget; "all" = send everything
+    budget_total: float | None = None      # cumulative spend cap over all runs (the spend ledger)
 
     def adapter_instance(self):
         from .adapters import ADAPTERS
@@ -145,17 +155,21 @@ def load_api_config(path: str | Path) -> ApiConfig:
     ablations = raw.get("ablations", [])
     if not all(isinstance(a, str) for a in ablations):
         raise ConfigError("'ablations' must be a list of transform names", path=where)
-    price = float(raw.get("price_per_1000", 0.0))
-    if price < 0:
-        raise ConfigError(f"price_per_1000 must be >= 0, got {price}", path=where)
+    price = check_amount(raw.get("price_per_1000", 0.0), "price_per_1000", where)
+    budget_total = raw.get("budget_total")
+    if budget_total is not None:
+        budget_total = check_amount(budget_total, "budget_total", where)
     max_queries = parse_max_queries(raw.get("max_queries"), where=f"{where}: max_queries")
-    endpoint = raw["endpoint"]
-    if not endpoint.startswith(("http://", "https://")):
-        raise ConfigError(f"endpoint must start with http:// or https://, got {endpoint!r}", path=where)
+    endpoint = check_endpoint(raw["endpoint"], where)
+    seed = raw.get("seed", 0)
+    if seed < 0:
+        raise ConfigError(f"seed must be a whole number >= 0, got {seed}", path=where)
+    name = check_api_name(raw.get("name", path.stem), where,
+                          "" if "name" in raw else " (taken from the file name; set name = \"...\" in the file)")
     return ApiConfig(
-        name=raw.get("name", path.stem), adapter=raw["adapter"], endpoint=endpoint.rstrip("/"),
+        name=name, adapter=raw["adapter"], endpoint=endpoint,
         model=raw.get("model", ""), version=raw.get("version", ""), price_per_1000=price,
-        ablations=tuple(ablations), seed=raw.get("seed", 0),
+        ablations=tuple(ablations), seed=seed, budget_total=budget_total,
         credentials=_parse_credentials(raw.get("credentials", {}), where),
         engine=engine, image_format=fmt, resize=resize, params=params,
         label_overrides=dict(labels), source=str(path.resolve()), max_queries=max_queries)
@@ -172,11 +186,51 @@ def parse_max_queries(value, *, where: str) -> int | str | None:
     return value
 
 
+def check_api_name(name: str, where: str | None, hint: str = "") -> str:
+    """An API name becomes a folder (scores/NAME/) and a catalog key: letters, digits, '.', '_', '-'."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"name must be letters, digits, '.', '_' or '-' (at most 100, no path separators, "
+                          f"not starting with '.' or '-'), got {name!r}{hint}", path=where)
+    return name
+
+
+def check_amount(value, what: str, where: str | None = None) -> float:
+    """A money amount (price, budget): a finite number >= 0, else a one-line ConfigError."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        amount = math.nan
+    if isinstance(value, bool) or not math.isfinite(amount) or amount < 0:
+        raise ConfigError(f"{what} must be a finite number >= 0, got {value!r}", path=where)
+    return amount
+
+
+def check_endpoint(endpoint: str, where: str) -> str:
+    """An http(s) URL with a host (and a valid port), without trailing '/'."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(endpoint)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # a bad port or bracketed host
+        ok = False
+    if not ok or any(c.isspace() or ord(c) < 32 for c in endpoint):
+        raise ConfigError(f"endpoint must be an http:// or https:// URL with a host, got {endpoint!r}",
+                          path=where)
+    return endpoint.rstrip("/")
+
+
 def _check_engine(e: EngineSettings, where: str) -> None:
-    checks = [("concurrency", e.concurrency >= 1), ("rps", e.rps > 0), ("timeout_s", e.timeout_s > 0),
-              ("max_retries", e.max_retries >= 0), ("retry_time_cap_s", e.retry_time_cap_s >= 0),
-              ("backoff_base_s", e.backoff_base_s >= 0), ("backoff_max_s", e.backoff_max_s >= 0),
-              ("batch_size", e.batch_size >= 1)]
+    for key in ("rps", "timeout_s"):
+        value = getattr(e, key)
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"[engine] {key} must be a finite number > 0, got {value!r}", path=where)
+    for key in ("retry_time_cap_s", "backoff_base_s", "backoff_max_s"):
+        value = getattr(e, key)
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"[engine] {key} must be a finite number >= 0, got {value!r}", path=where)
+    checks = [("concurrency", e.concurrency >= 1), ("max_retries", e.max_retries >= 0),
+              ("batch_size", e.batch_size >= 1), ("max_consecutive_errors", e.max_consecutive_errors >= 1)]
     for key, ok in checks:
         if not ok:
             raise ConfigError(f"[engine] {key} is out of range: {getattr(e, key)!r}", path=where)
@@ -218,9 +272,8 @@ def resolve_credentials(config: ApiConfig, environ: Mapping[str, str] | None = N
 
 
 def redact(text: str, credentials: Credentials | None) -> str:
-    """Replace every secret value in ``text`` by '***'."""
+    """Replace every secret value in ``text`` (or any piece of 8+ characters of one, in its plain,
+    JSON or URL spelling) by '***' (see :mod:`evalkit.scoring.redaction`)."""
     if credentials is None:
         return text
-    for value in sorted(credentials.values(), key=len, reverse=True):
-        text = text.replace(value, "***")
-    return text
+    return redact_text(text, credentials.values())

@@ -1,9 +1,16 @@
 """The scoring engine: bounded concurrency, a requests-per-second limit, timeouts, retries with
 exponential backoff and full jitter (connection errors, 429, 5xx, Retry-After, typed signals
 from bodies), a retry-time cap per request, and the response cache. Every image ends with a
-final answer or a failure with a reason."""
+final answer or a failure with a reason.
+
+Every response body and header value is redacted (secrets removed) on arrival, before an adapter
+parses, shortens or stores any of it. Fail fast: a 401/403, or ``max_consecutive_errors``
+transport errors in a row, stop the run (:class:`ScoringAborted`); answers already received stay
+cached. Each final server answer is a paid query: its cache row and ledger row are written in one
+transaction, before anything else can fail."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -15,10 +22,14 @@ from typing import Callable, Sequence
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 
+from ..errors import UserError
+from ..textsafe import one_line, scalar_text
 from .adapters.base import Adapter, ApiAnswer, ImageFailure, ImageItem, RetrySignal
 from .api_config import Credentials, EngineSettings, redact
 from .cache import CacheScope, ResponseCache
+from .redaction import redact_bytes, redact_text
 
 log = logging.getLogger("evalkit.scoring")
 
@@ -32,6 +43,10 @@ class QueryResult:
     latency_s: float | None
     attempts: int          # HTTP requests sent for this image in this run (0 = from cache)
     from_cache: bool
+
+
+class ScoringAborted(UserError):
+    """The run stopped early (fail fast): the API refuses the credentials or is unreachable."""
 
 
 class TokenBucket:
@@ -67,14 +82,20 @@ class ScoringEngine:
     """Sends the uncached images of a run and stores every final answer in the cache."""
 
     def __init__(self, adapter: Adapter, settings: EngineSettings, credentials: Credentials | None,
-                 cache: ResponseCache, scope: CacheScope, *, seed: int = 0,
-                 sleep: Callable[[float], None] = time.sleep):
+                 cache: ResponseCache, scope: CacheScope, *, seed: int = 0, cost_per_query: float = 0.0,
+                 sleep: Callable[[float], None] | None = None):
         self.adapter, self.settings, self.credentials = adapter, settings, credentials
         self.cache, self.scope, self.seed, self._sleep = cache, scope, seed, sleep
+        self.cost_per_query = float(cost_per_query)
+        self._secrets = credentials.values() if credentials is not None else []
         self._bucket = TokenBucket(settings.rps, burst=min(settings.rps, settings.concurrency))
         self._local = threading.local()
         self._count_lock = threading.Lock()
+        self._abort = threading.Event()
+        self.abort_reason: str | None = None
+        self._transport_errors = 0
         self.http_requests = 0
+        self.paid = 0          # final server answers received by this engine (ledger rows written)
 
     # ---- public -------------------------------------------------------------------------
     def cached(self, keys: Sequence[str]) -> dict[str, QueryResult]:
@@ -98,6 +119,8 @@ class ScoringEngine:
         lock = threading.Lock()
 
         def work(batch: list[ImageItem]) -> None:
+            if self._abort.is_set():
+                return
             for res in self._score_batch(batch):
                 with lock:
                     results[res.key] = res
@@ -114,7 +137,18 @@ class ScoringEngine:
                 for f in futures:
                     f.cancel()
                 raise
+        if self._abort.is_set():
+            raise ScoringAborted(
+                f"{self.scope.api}: {self.abort_reason}; {self.paid} answered image(s) of this run are kept "
+                "in the cache (a re-run resumes) and earlier scores are unchanged")
         return results
+
+    def stop(self, reason: str) -> None:
+        """Fail fast: send nothing more (requests in flight finish; their answers are cached)."""
+        with self._count_lock:
+            if not self._abort.is_set():
+                self.abort_reason = one_line(redact(reason, self.credentials))
+                self._abort.set()
 
     # ---- one batch, with retries --------------------------------------------------------
     def _session(self) -> requests.Session:
@@ -136,23 +170,50 @@ class ScoringEngine:
             resp = self._session().request(req.method, req.url, headers=dict(req.headers),
                                            data=req.body_bytes(), timeout=self.settings.timeout_s,
                                            allow_redirects=False)
-            outcomes = self.adapter.parse_response(resp.status_code, resp.headers, resp.content, batch)
         except requests.RequestException as exc:
             detail = redact(str(exc), self.credentials)[:200]
-            outcomes = [RetrySignal(f"{type(exc).__name__}: {detail}")] * len(batch)
+            reason = f"{type(exc).__name__}: {detail}"
+            with self._count_lock:
+                self._transport_errors += 1
+                n = self._transport_errors
+            if n >= self.settings.max_consecutive_errors:
+                self.stop(f"{n} transport errors in a row, the API looks unreachable (last: {reason})")
+            return [RetrySignal(reason)] * len(batch), time.monotonic() - t0
+        with self._count_lock:
+            self._transport_errors = 0
+        body = redact_bytes(resp.content, self._secrets) if self._secrets else resp.content
+        headers = resp.headers if not self._secrets else CaseInsensitiveDict(
+            {k: redact_text(v, self._secrets) for k, v in resp.headers.items()})
+        outcomes = self.adapter.parse_response(resp.status_code, headers, body, batch)
+        if resp.status_code in (401, 403):
+            first = next((o.reason for o in outcomes if hasattr(o, "reason")), f"HTTP {resp.status_code}")
+            self.stop(f"{first[:300]} (the API refuses the credentials; check them)")
         return outcomes, time.monotonic() - t0
+
+    def _pause(self, delay: float) -> None:
+        if self._sleep is not None:
+            self._sleep(delay)
+        else:
+            self._abort.wait(delay)  # a fail-fast stop ends the wait at once
 
     def _final(self, item: ImageItem, outcome, latency: float | None, attempts: int) -> QueryResult:
         if isinstance(outcome, ApiAnswer):
+            outcome = dataclasses.replace(outcome, api_version=scalar_text(outcome.api_version))
             self.cache.put(self.scope, item.key, status="answer", raw=outcome.raw, latency_s=latency,
-                           api_version=outcome.api_version)
+                           api_version=outcome.api_version, cost=self.cost_per_query)
+            self._count_paid()
         else:
-            outcome = ImageFailure(redact(outcome.reason, self.credentials), outcome.cacheable)
+            outcome = ImageFailure(one_line(redact(str(outcome.reason), self.credentials)), outcome.cacheable)
             if outcome.cacheable:
                 self.cache.put(self.scope, item.key, status="failure", reason=outcome.reason,
-                               latency_s=latency)
+                               latency_s=latency, cost=self.cost_per_query)
+                self._count_paid()
             log.info("image %s failed: %s", item.key[:12], outcome.reason)
         return QueryResult(item.key, outcome, latency, attempts, False)
+
+    def _count_paid(self) -> None:
+        with self._count_lock:
+            self.paid += 1
 
     def _score_batch(self, batch: list[ImageItem]) -> list[QueryResult]:
         s = self.settings
@@ -160,6 +221,8 @@ class ScoringEngine:
         pending, attempts, start = batch, 0, time.monotonic()
         done: list[QueryResult] = []
         while pending:
+            if self._abort.is_set():
+                break
             outcomes, latency = self._send(pending)
             attempts += 1
             retry = []
@@ -182,6 +245,6 @@ class ScoringEngine:
                 done += [self._final(item, ImageFailure(why, cacheable=False), None, attempts)
                          for item, _ in retry]
                 break
-            self._sleep(delay)
+            self._pause(delay)
             pending = [item for item, _ in retry]
         return done

@@ -3,12 +3,14 @@ which ablated copies to send; this module turns its requests into engine queries
 answers into labels, and writes ``scores.json`` with the plan and ``plan.npz`` (design ledger)."""
 from __future__ import annotations
 
-import math
 from typing import Any, Callable
 
 import numpy as np
 
+import zipfile
+
 from ..artifacts import SCORES, read_scores
+from ..errors import DataError
 from ..workspace import Workspace, atomic_write_bytes
 from .adapters.base import ApiAnswer, ImageItem, image_key
 from .engine import QueryResult
@@ -47,7 +49,10 @@ def previous_plan(ws: Workspace, api: str, pool: str, mapper) -> tuple[Any, dict
     def answers(recs):
         return {int(r["index"]): r["label"] for r in recs if r.get("status") == "scored"}
 
-    ledger = DrawLedger.from_bytes(path.read_bytes())
+    try:
+        ledger = DrawLedger.from_bytes(path.read_bytes())
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"not a readable design ledger ({type(exc).__name__}: {exc})", path=path) from None
     abl = {t: answers(rs) for t, rs in (doc.get("ablations") or {}).items()}
     return (ledger, answers(doc.get("images", [])), abl, int(plan.get("spent_queries", 0)),
             len(plan.get("rounds", [])))
@@ -100,11 +105,10 @@ class PlannedAsk:
 
 
 def max_paid_queries(budget: float | None, price_per_1000: float) -> int | None:
-    """Queries a money budget pays for (None = no money cap)."""
-    per_query = price_per_1000 / 1000.0
-    if budget is None or per_query <= 0:
-        return None
-    return int(math.floor(budget / per_query + 1e-9))
+    """Queries a money budget pays for (None = no money cap); see :func:`.budget.paid_query_cap`."""
+    from .budget import paid_query_cap
+
+    return paid_query_cap(budget, None, 0.0, price_per_1000)
 
 
 def save_ledger(ws: Workspace, api: str, ledger) -> None:
@@ -112,19 +116,38 @@ def save_ledger(ws: Workspace, api: str, ledger) -> None:
 
 
 def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations, *, max_queries: int,
-                       budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4):
-    """Run the query planner for one API and write its scores (see ``score_api``)."""
-    from ..planning import QueryPlanner, load_planning_data, plan_summary
-    from ..probes.transforms import ablate_pool_images
-    from .api_config import resolve_credentials
-    from .cache import CacheScope, ResponseCache
-    from .engine import ScoringEngine
+                       budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4,
+                       wait: bool = False):
+    """Run the query planner for one API and write its scores (see ``score_api``: the same lock,
+    spend ledger, budgets and fail-fast, through :func:`evalkit.scoring.writer.open_engine`)."""
+    from ..planning import load_planning_data
     from .labels import LabelMapper
-    from .stage import ScoringPlan, _preflight, _write_scores, params_hash
+    from .stage import params_hash
+    from .writer import open_engine
 
     adapter = config.adapter_instance()
     mapper = LabelMapper(split.class_names, config.label_overrides)
     data = load_planning_data(ws, ablations, split.images, pool=pool)
+    with open_engine(ws, config, adapter, credentials, _scope(config, params_hash), lock=not dry_run,
+                     wait=wait, echo=echo) as engine:
+        return _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter,
+                            max_queries=max_queries, budget=budget, dry_run=dry_run, credentials=credentials,
+                            echo=echo, rounds=rounds)
+
+
+def _scope(config, params_hash):
+    from .cache import CacheScope
+
+    return CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
+
+
+def _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter, *, max_queries, budget,
+                 dry_run, credentials, echo, rounds):
+    from ..planning import QueryPlanner, plan_summary
+    from ..probes.transforms import ablate_pool_images
+    from .stage import ScoringPlan, _preflight, _write_scores
+    from .writer import run_query_cap
+
     ledger, answers, abl, spent, done_rounds = previous_plan(ws, config.name, pool, mapper)
     planner = QueryPlanner(data, max_queries=max_queries, rounds=rounds, seed=config.seed)
     for line in plan_summary(planner, config.price_per_1000, spent):
@@ -135,20 +158,12 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
                        remaining * config.price_per_1000 / 1000, remaining * config.price_per_1000 / 1000)
     if dry_run:
         return plan
-    if credentials is None:
-        credentials = resolve_credentials(config)
-    scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = ResponseCache(ws.dir(SCORES) / "cache.sqlite")
-    try:
-        engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
-        _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
-        ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter,
-                         max_paid_queries(budget, config.price_per_1000),
-                         lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
-        result = planner.run(ask, ledger=ledger, answers=answers, ablation_answers=abl, spent=spent,
-                             first_round=done_rounds, echo=echo)
-    finally:
-        cache.close()
+    _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
+    ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, run_query_cap(engine, config, budget, echo),
+                     lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
+    result = planner.run(ask, ledger=ledger, answers=answers, ablation_answers=abl, spent=spent,
+                         first_round=done_rounds, echo=echo)
+    spend = engine.cache.spent(config.name)
     save_ledger(ws, config.name, result.ledger)
     records = _merge_records(ws, config.name, ask.records)
     acc = result.accuracy.to_dict(list(split.class_names)) if result.accuracy else None
@@ -162,7 +177,7 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
                           result.queries, result.queries, config.price_per_1000,
                           result.queries * config.price_per_1000 / 1000, plan.full_cost)
     art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        extra=extra)
+                        spend, extra=extra)
     echo(f"{config.name}: planner sent {result.queries} queries (cost "
          f"{result.queries * config.price_per_1000 / 1000:.4f}), {result.spent_queries} in all runs of "
          f"this plan; stopped: {result.stopped}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
@@ -11,12 +10,15 @@ import numpy as np
 
 from ..artifacts import Pool, check_pool_dataset, load_evalsets, write_scores
 from ..errors import UserError
+from ..textsafe import safe_text
 from ..workspace import Artifact, Workspace, canonical_json
 from .adapters.base import ApiAnswer, ImageItem, image_key
-from .api_config import ApiConfig, Credentials, redact, resolve_credentials
-from .cache import CacheScope, ResponseCache
-from .engine import QueryResult, ScoringEngine
+from .api_config import ApiConfig, Credentials, check_api_name, redact, resolve_credentials
+from .budget import check_budget
+from .cache import CacheScope
+from .engine import QueryResult
 from .labels import LabelMapper, most_frequent_unmapped
+from .writer import open_engine, run_query_cap
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
               ablations: Sequence[str] | None = None, budget: float | None = None, dry_run: bool = False,
               credentials: Credentials | None = None, environ: Mapping[str, str] | None = None,
               echo: Callable[[str], None] = lambda s: None,
-              max_queries: int | None = None) -> Artifact | ScoringPlan:
+              max_queries: int | None = None, wait: bool = False) -> Artifact | ScoringPlan:
     """Score ``api_config`` on the eval sets (all kept sets when ``set_ids`` is None).
 
     ``ablations`` defaults to the API file's list; ``[]`` switches them off. Prints the plan
@@ -88,7 +90,13 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     ``max_queries``: let the query planner (evalkit.planning) choose at most this many queries
     among the sets' images and their ablated copies (cumulative over runs of the same API: a
     larger value continues an earlier plan); None sends every image and every ablated copy.
+
+    Only one run per API and workspace sends queries (``scores/{api}/score.lock``): another one
+    raises UserError, or with ``wait`` waits for it. ``budget`` caps this run's spend; the API
+    file's ``budget_total`` caps the spend ledger's total. A fail-fast stop raises
+    :class:`~evalkit.scoring.engine.ScoringAborted` and leaves the earlier scores unchanged.
     """
+    check_api_name(api_config.name, api_config.source or None)
     sets = load_evalsets(ws, set_ids)
     pools = {s["pool"] for s in sets}
     if len(pools) != 1:
@@ -103,8 +111,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     adapter = config.adapter_instance()
     mapper = LabelMapper(split.class_names, config.label_overrides)
     ablations = tuple(config.ablations if ablations is None else ablations)
-    if budget is not None and budget < 0:
-        raise UserError(f"--budget must be >= 0, got {budget}")
+    budget = check_budget(budget)
 
     if max_queries is not None:
         from .planned import score_with_planner
@@ -112,7 +119,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
         if credentials is None and not dry_run:
             credentials = resolve_credentials(config, environ)
         return score_with_planner(ws, config, split, pool, sets, ablations, max_queries=int(max_queries),
-                                  budget=budget, dry_run=dry_run, credentials=credentials, echo=echo)
+                                  budget=budget, dry_run=dry_run, credentials=credentials, echo=echo,
+                                  wait=wait)
 
     indices = np.array(sorted({int(i) for s in sets for i in s["indices"]}), dtype=np.int64)
     if indices.size and (indices.min() < 0 or indices.max() >= len(split)):
@@ -125,13 +133,11 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     keys = {v: [image_key(im) for im in arr] for v, arr in variants.items()}
 
     scope = CacheScope(config.name, config.endpoint, config.model, config.version, params_hash(config))
-    cache = ResponseCache(ws.dir("scores") / "cache.sqlite")
-    try:
-        if not dry_run and credentials is None:
-            credentials = resolve_credentials(config, environ)
-        if credentials is not None and any(v in config.endpoint for v in credentials.values()):
-            raise UserError(f"{config.source}: the endpoint contains a secret; pass it as a credential")
-        engine = ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed)
+    if not dry_run and credentials is None:
+        credentials = resolve_credentials(config, environ)
+    if credentials is not None and any(v in config.endpoint for v in credentials.values()):
+        raise UserError(f"{config.source}: the endpoint contains a secret; pass it as a credential")
+    with open_engine(ws, config, adapter, credentials, scope, lock=not dry_run, wait=wait, echo=echo) as engine:
         order: list[ImageItem] = []
         seen: set[str] = set()
         for v, arr in variants.items():
@@ -142,9 +148,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
         cached = engine.cached([it.key for it in order])
         to_send = [it for it in order if it.key not in cached]
         per_query = config.price_per_1000 / 1000.0
-        allowed = len(to_send)
-        if budget is not None and per_query > 0:
-            allowed = min(allowed, int(math.floor(budget / per_query + 1e-9)))
+        cap = run_query_cap(engine, config, budget, echo)
+        allowed = len(to_send) if cap is None else min(len(to_send), cap)
         plan = ScoringPlan(config.name, tuple(s["id"] for s in sets), pool, len(indices), ablations,
                            len(indices) * len(ablations), len(cached), len(to_send), allowed,
                            config.price_per_1000, allowed * per_query, len(to_send) * per_query)
@@ -154,14 +159,13 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
         if dry_run:
             return plan
         fresh = engine.run(to_send[:allowed])
-    finally:
-        cache.close()
-
-    results: dict[str, QueryResult | None] = {**cached, **fresh}
-    budget_keys = {it.key for it in to_send[allowed:]}
-    records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
-                   for i, k in zip(indices, keys[v])] for v in variants}
-    return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests)
+        spend = engine.cache.spent(config.name)
+        results: dict[str, QueryResult | None] = {**cached, **fresh}
+        budget_keys = {it.key for it in to_send[allowed:]}
+        records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
+                       for i, k in zip(indices, keys[v])] for v in variants}
+        # written while the lock is held: the next run of this API sees these scores
+        return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests, spend)
 
 
 def _preflight(adapter, item: ImageItem, credentials, config: ApiConfig) -> None:
@@ -193,16 +197,22 @@ def _record(index: int, key: str, res: QueryResult | None, over_budget: bool, ma
     rec["latency_s"] = None if res.latency_s is None else round(float(res.latency_s), 6)
     if isinstance(res.outcome, ApiAnswer):
         label, raw_label, score = mapper.decide(res.outcome.labels)
-        rec.update(status="scored", label=label, raw_label=raw_label, score=score)
+        rec.update(status="scored", label=label, raw_label=None if raw_label is None else safe_text(raw_label),
+                   score=score)
     else:
-        rec["reason"] = res.outcome.reason
+        rec["reason"] = safe_text(str(res.outcome.reason))
     return rec
 
 
 def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, records, plan: ScoringPlan,
-                  fresh: Mapping[str, QueryResult], http_requests: int, extra: dict | None = None) -> Artifact:
+                  fresh: Mapping[str, QueryResult], http_requests: int, spend: tuple[int, float],
+                  extra: dict | None = None) -> Artifact:
+    """Write scores.json. ``spend``: the ledger's (paid queries, cost) of the API over all runs.
+    A run that sent queries and scored no image never replaces earlier scores (UserError)."""
     base = records[""]
     all_recs = [r for rs in records.values() for r in rs]
+    if fresh and not any(r["status"] == "scored" for r in all_recs):
+        _keep_earlier_scores(ws, config.name, next(iter(fresh.values())).outcome)
     abstained = [r["raw_label"] for r in all_recs if r["status"] == "scored" and r["label"] is None]
     answered_now = sum(1 for r in fresh.values() if isinstance(r.outcome, ApiAnswer) or r.outcome.cacheable)
     lat = np.array([r["latency_s"] for r in all_recs if r["latency_s"] is not None], dtype=np.float64)
@@ -218,7 +228,9 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "queries_sent": len(fresh), "http_requests": http_requests, "cache_hits": plan.cache_hits,
         "failures": sum(1 for r in all_recs if r["status"] == "failed"),
         "estimated_cost": round(plan.estimated_cost, 6),
-        "spent_cost": round(answered_now * config.price_per_1000 / 1000.0, 6),
+        "spent_cost": round(spend[1], 6), "paid_queries": int(spend[0]),
+        "run_cost": round(answered_now * config.price_per_1000 / 1000.0, 6),
+        "budget_total": config.budget_total,
         "latency_p50_s": float(np.percentile(lat, 50)) if lat.size else None,
         "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
         **(extra or {}),
@@ -229,3 +241,17 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
                   "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config),
                   "max_queries": (extra or {}).get("plan", {}).get("max_queries")},
         meta={k: doc[k] for k in ("queries_sent", "cache_hits", "failures", "abstentions", "spent_cost")})
+
+
+def _keep_earlier_scores(ws: Workspace, api: str, outcome) -> None:
+    """UserError when ``api`` has earlier scores with a scored image (a run that failed outright
+    must not replace them)."""
+    from ..artifacts import SCORES, read_scores
+
+    art = ws.catalog.get(SCORES, api)
+    if art is None or not ws.abspath(art).is_file():
+        return
+    if any(r.get("status") == "scored" for r in read_scores(ws.abspath(art)).get("images", [])):
+        reason = getattr(outcome, "reason", "no answer")
+        raise UserError(f"{api}: every query of this run failed (e.g. {reason[:200]}); the earlier scores in "
+                        f"{ws.abspath(art)} are kept")
