@@ -176,7 +176,9 @@ class ScoringEngine:
             with self._count_lock:
                 self._transport_errors += 1
                 n = self._transport_errors
-            if n >= self.settings.max_consecutive_errors:
+            # requests in flight when a server stalls fail together (one event, up to
+            # `concurrency` errors), so the run stops only after max_consecutive_errors more
+            if n >= self.settings.max_consecutive_errors + self.settings.concurrency - 1:
                 self.stop(f"{n} transport errors in a row, the API looks unreachable (last: {reason})")
             return [RetrySignal(reason)] * len(batch), time.monotonic() - t0
         with self._count_lock:
