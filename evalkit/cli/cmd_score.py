@@ -29,6 +29,8 @@ def score(
         "max_queries, else 1000 when ablations are scored for a fingerprint, else all)."),
     wait: bool = typer.Option(False, "--wait", help="If another run is scoring this API in the workspace, wait "
                               "for it to finish instead of stopping."),
+    new_run: bool = typer.Option(False, "--new-run", help="Query afresh as a new run (cached answers of earlier "
+                                 "runs are not used; a planned API re-sends its stored plan), to compare runs."),
     data: Optional[str] = DataOption,
     workspace: Optional[Path] = WorkspaceOption,
 ) -> None:
@@ -57,8 +59,13 @@ def score(
 
     limit = default_max_queries(parse_max_queries(max_queries, where="--max-queries"), config,
                                 chosen if chosen is not None else config.ablations)
+    if new_run and max_queries is None:  # pair with the latest run: same plan, or every image
+        from ..scoring.runs import new_run_limit
+
+        limit = new_run_limit(ws, config.name, limit)
     result = score_api(ws, config, dataset, [s["id"] for s in sets], ablations=chosen, budget=budget,
-                       dry_run=dry_run, echo=say, max_queries=limit, wait=wait)
+                       dry_run=dry_run, echo=say, max_queries=limit, wait=wait,
+                       new_run=new_run)
     if isinstance(result, ScoringPlan):
         say("dry run: nothing sent")
         return
@@ -71,5 +78,8 @@ def score(
     if doc["unmapped_labels"]:
         top = ", ".join(f"{k} ({v})" for k, v in list(doc["unmapped_labels"].items())[:5])
         say(f"most frequent unmapped labels: {top}")
+    run = doc.get("run") or {}
+    say(f"run {run.get('id')}" + (f" (model version {', '.join(run['model_versions'])})"
+                                  if run.get("model_versions") else ""))
     say(f"scores: {ws.abspath(result)}")
 

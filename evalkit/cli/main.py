@@ -20,7 +20,7 @@ app = typer.Typer(
 
 # One module per pipeline stage; each defines register(app).
 COMMAND_MODULES = ("data", "sample", "probes", "discover", "explain", "score", "serve", "fingerprint",
-                   "report", "run")
+                   "runs", "report", "run")
 
 
 def _version(value: bool) -> None:

@@ -23,6 +23,7 @@ from ..artifacts import (EXPLANATION, PIPELINE, POOL, ExplanationKey, ModelKey, 
 from ..errors import DataError
 from ..version import __version__
 from . import sections
+from .changes import collect_changes
 from .comparison import build_comparison, select_apis
 from .pairwise import api_correctness, pairwise_differences
 from .images import thumbnail_data_uri
@@ -205,6 +206,8 @@ def collect_report_data(ws, dataset=None, *, max_gallery: int = 12, max_set_imag
                                               class_names, max_set_images) for s in evalsets],
         "apis": [sections.api_section(name, sc, fingerprints.get(name), evalsets, pool_labels, class_names)
                  for name, sc in sorted(scores.items())],
+        "changes": [c for c in collect_changes(ws, images, lambda what: _guard(problems, unreadable, what))
+                    if chosen is None or c["api"] in chosen],
         "discovery": discovery,
         "pipeline": pipeline_runs,
         "problems": problems,

@@ -89,6 +89,12 @@ def table_rows(data: dict) -> dict[str, tuple[list[str], list[list[Any]]]]:
                                    for r in a["fingerprint"]["error_consistency"]]),
         "unmapped_labels.csv": (["api", "label", "count"],
                                 [[a["api"], u["label"], u["count"]] for a in data["apis"] for u in a["unmapped_labels"]]),
+        "changes.csv": (["api", "run_a", "run_b", "set", "n", "acc_a", "acc_b", "diff", "lo", "hi", "p", "p_holm",
+                         "flip_rate", "verdict"],
+                        [[c["api"], c["run_a"]["id"], c["run_b"]["id"], s["id"], s["n"], s["acc_a"], s["acc_b"],
+                          s["diff"], s["lo"], s["hi"], s["p"], s.get("p_holm"), s["flips"]["rate"], c["verdict"]]
+                         for c in data.get("changes", [])
+                         for s in [*c["sets"], {**c["overall"], "id": "all images"}]]),
     }
     if "comparison" in data:
         tables["apis_comparison.csv"] = comparison_table(data["comparison"])

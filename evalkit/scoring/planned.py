@@ -117,7 +117,7 @@ def save_ledger(ws: Workspace, api: str, ledger) -> None:
 
 def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations, *, max_queries: int,
                        budget: float | None, dry_run: bool, credentials, echo, rounds: int = 4,
-                       wait: bool = False):
+                       wait: bool = False, new_run: bool = False):
     """Run the query planner for one API and write its scores (see ``score_api``: the same lock,
     spend ledger, budgets and fail-fast, through :func:`evalkit.scoring.writer.open_engine`)."""
     from ..planning import load_planning_data
@@ -129,10 +129,10 @@ def score_with_planner(ws: Workspace, config, split, pool: str, sets, ablations,
     mapper = LabelMapper(split.class_names, config.label_overrides)
     data = load_planning_data(ws, ablations, split.images, pool=pool)
     with open_engine(ws, config, adapter, credentials, _scope(config, params_hash), lock=not dry_run,
-                     wait=wait, echo=echo) as engine:
+                     wait=wait, echo=echo, new_run=new_run) as engine:
         return _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter,
                             max_queries=max_queries, budget=budget, dry_run=dry_run, credentials=credentials,
-                            echo=echo, rounds=rounds)
+                            echo=echo, rounds=rounds, new_run=new_run)
 
 
 def _scope(config, params_hash):
@@ -142,7 +142,7 @@ def _scope(config, params_hash):
 
 
 def _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper, adapter, *, max_queries, budget,
-                 dry_run, credentials, echo, rounds):
+                 dry_run, credentials, echo, rounds, new_run=False):
     from ..planning import QueryPlanner, plan_summary
     from ..probes.transforms import ablate_pool_images
     from .stage import ScoringPlan, _preflight, _write_scores
@@ -177,7 +177,7 @@ def _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper,
                           result.queries, result.queries, config.price_per_1000,
                           result.queries * config.price_per_1000 / 1000, plan.full_cost)
     art = _write_scores(ws, config, sets, pool, split, records, summary, ask.fresh, engine.http_requests,
-                        spend, extra=extra)
+                        spend, extra=extra, new_run=new_run)
     echo(f"{config.name}: planner sent {result.queries} queries (cost "
          f"{result.queries * config.price_per_1000 / 1000:.4f}), {result.spent_queries} in all runs of "
          f"this plan; stopped: {result.stopped}")

@@ -18,6 +18,7 @@ from .budget import check_budget
 from .cache import CacheScope
 from .engine import QueryResult
 from .labels import LabelMapper, most_frequent_unmapped
+from .runs import archive_run, run_block
 from .writer import open_engine, run_query_cap
 
 
@@ -79,7 +80,7 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
               ablations: Sequence[str] | None = None, budget: float | None = None, dry_run: bool = False,
               credentials: Credentials | None = None, environ: Mapping[str, str] | None = None,
               echo: Callable[[str], None] = lambda s: None,
-              max_queries: int | None = None, wait: bool = False) -> Artifact | ScoringPlan:
+              max_queries: int | None = None, wait: bool = False, new_run: bool = False) -> Artifact | ScoringPlan:
     """Score ``api_config`` on the eval sets (all kept sets when ``set_ids`` is None).
 
     ``ablations`` defaults to the API file's list; ``[]`` switches them off. Prints the plan
@@ -90,6 +91,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
     ``max_queries``: let the query planner (evalkit.planning) choose at most this many queries
     among the sets' images and their ablated copies (cumulative over runs of the same API: a
     larger value continues an earlier plan); None sends every image and every ablated copy.
+    ``new_run``: query afresh (cached answers of earlier runs are not read; a planned API re-sends
+    its stored plan), see :mod:`evalkit.scoring.runs`.
 
     Only one run per API and workspace sends queries (``scores/{api}/score.lock``): another one
     raises UserError, or with ``wait`` waits for it. ``budget`` caps this run's spend; the API
@@ -118,9 +121,16 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
 
         if credentials is None and not dry_run:
             credentials = resolve_credentials(config, environ)
+        if new_run:
+            from .replay import replay_plan
+
+            done = replay_plan(ws, config, split, pool, sets, budget=budget, dry_run=dry_run,
+                               credentials=credentials, echo=echo, wait=wait)
+            if done is not None:
+                return done
         return score_with_planner(ws, config, split, pool, sets, ablations, max_queries=int(max_queries),
                                   budget=budget, dry_run=dry_run, credentials=credentials, echo=echo,
-                                  wait=wait)
+                                  wait=wait, new_run=new_run)
 
     indices = np.array(sorted({int(i) for s in sets for i in s["indices"]}), dtype=np.int64)
     if indices.size and (indices.min() < 0 or indices.max() >= len(split)):
@@ -137,7 +147,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
         credentials = resolve_credentials(config, environ)
     if credentials is not None and any(v in config.endpoint for v in credentials.values()):
         raise UserError(f"{config.source}: the endpoint contains a secret; pass it as a credential")
-    with open_engine(ws, config, adapter, credentials, scope, lock=not dry_run, wait=wait, echo=echo) as engine:
+    with open_engine(ws, config, adapter, credentials, scope, lock=not dry_run, wait=wait, echo=echo,
+                     new_run=new_run) as engine:
         order: list[ImageItem] = []
         seen: set[str] = set()
         for v, arr in variants.items():
@@ -165,7 +176,8 @@ def score_api(ws: Workspace, api_config: ApiConfig, dataset, set_ids: Sequence[s
         records = {v: [_record(int(i), k, results.get(k), k in budget_keys, mapper, adapter)
                        for i, k in zip(indices, keys[v])] for v in variants}
         # written while the lock is held: the next run of this API sees these scores
-        return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests, spend)
+        return _write_scores(ws, config, sets, pool, split, records, plan, fresh, engine.http_requests, spend,
+                             new_run=new_run)
 
 
 def _preflight(adapter, item: ImageItem, credentials, config: ApiConfig) -> None:
@@ -206,7 +218,7 @@ def _record(index: int, key: str, res: QueryResult | None, over_budget: bool, ma
 
 def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, records, plan: ScoringPlan,
                   fresh: Mapping[str, QueryResult], http_requests: int, spend: tuple[int, float],
-                  extra: dict | None = None) -> Artifact:
+                  extra: dict | None = None, new_run: bool = False) -> Artifact:
     """Write scores.json. ``spend``: the ledger's (paid queries, cost) of the API over all runs.
     A run that sent queries and scored no image never replaces earlier scores (UserError)."""
     base = records[""]
@@ -235,12 +247,15 @@ def _write_scores(ws: Workspace, config: ApiConfig, sets, pool: str, split, reco
         "latency_p95_s": float(np.percentile(lat, 95)) if lat.size else None,
         **(extra or {}),
     }
-    return write_scores(
+    doc["run"] = run_block(ws, config.name, new_run=new_run, versions=versions)
+    art = write_scores(
         ws, doc, inputs={"sets": doc["sets"], "pool": pool},
         settings={"adapter": config.adapter, "endpoint": config.endpoint, "model": config.model,
                   "version": config.version, "ablations": list(records)[1:], "params_hash": params_hash(config),
                   "max_queries": (extra or {}).get("plan", {}).get("max_queries")},
         meta={k: doc[k] for k in ("queries_sent", "cache_hits", "failures", "abstentions", "spent_cost")})
+    archive_run(ws, doc)  # every scoring is a run, kept beside the latest
+    return art
 
 
 def _keep_earlier_scores(ws: Workspace, api: str, outcome) -> None:

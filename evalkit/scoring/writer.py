@@ -7,9 +7,10 @@ from typing import Callable, Iterator
 
 from ..artifacts import SCORES
 from .budget import budget_note, paid_query_cap
-from .cache import CacheScope, ResponseCache
+from .cache import CacheScope
 from .engine import ScoringEngine
 from .lock import api_lock
+from .runs import open_cache
 
 
 def cache_path(ws):
@@ -18,12 +19,13 @@ def cache_path(ws):
 
 @contextmanager
 def open_engine(ws, config, adapter, credentials, scope: CacheScope, *, lock: bool = True, wait: bool = False,
-                echo: Callable[[str], None] = lambda s: None) -> Iterator[ScoringEngine]:
+                echo: Callable[[str], None] = lambda s: None, new_run: bool = False) -> Iterator[ScoringEngine]:
     """A :class:`ScoringEngine` on the workspace cache, holding the API's lock (unless ``lock`` is
     False, e.g. a dry run, which sends and writes nothing). Each paid answer costs
-    ``price_per_1000 / 1000`` in the ledger."""
+    ``price_per_1000 / 1000`` in the ledger. ``new_run``: answers cached before now are not read
+    (:class:`evalkit.scoring.runs.FreshReadCache`)."""
     with (api_lock(ws, config.name, wait=wait, echo=echo) if lock else nullcontext()):
-        cache = ResponseCache(cache_path(ws))
+        cache = open_cache(ws, new_run)
         try:
             yield ScoringEngine(adapter, config.engine, credentials, cache, scope, seed=config.seed,
                                 cost_per_query=config.price_per_1000 / 1000.0)
