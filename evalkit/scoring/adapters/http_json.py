@@ -73,7 +73,7 @@ class HttpJsonAdapter(Adapter):
                    batch: Sequence[ImageItem]) -> list[Outcome]:
         labels = self.labels_from_raw(data)
         vpath = self.params.get("version_path")
-        version = str(get_path(data, vpath)) if vpath else None
+        version = get_path(data, vpath) if vpath else None  # the engine makes it text (scalar_text)
         return [ApiAnswer(labels, data, version)]
 
     def labels_from_raw(self, raw: Any) -> tuple[tuple[str, float], ...]:
