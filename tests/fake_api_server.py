@@ -45,6 +45,7 @@ class Faults:
     odd_types: bool = False
     hang_s: float = 1.0
     seed: int = 0
+    latency_s: float = 0.0   # every request takes at least this long
 
     def draw(self, key: str, attempt: int) -> str | None:
         u = int(hashlib.sha256(f"{self.seed}:{key}:{attempt}".encode()).hexdigest()[:12], 16) / 16 ** 12
@@ -166,6 +167,8 @@ class _FakeHandler(_Handler):
         srv, f = self.server, self.server.faults
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         headers = dict(self.headers)
+        if f.latency_s:
+            time.sleep(f.latency_s)
         protocol = _protocol(self.path, headers)
         keys = request_keys(protocol, body)
         with srv.lock:

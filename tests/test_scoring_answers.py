@@ -104,3 +104,37 @@ def test_score_ends_every_image_failed_with_a_reason(tmp_path, answer):
     assert all(r["reason"].startswith("gave up after 2 attempts; last: ") for r in doc["images"])
     want = "no output named" if answer == "other output" else "malformed JSON"
     assert all(want in r["reason"] for r in doc["images"]), doc["images"][0]["reason"]
+
+
+def test_one_stall_that_times_out_every_request_in_flight_does_not_stop_the_run(tmp_path):
+    """8 requests in flight all time out together (one stall of the server): one failure wave,
+    not 8 transport errors in a row; the retries are answered and every image is scored."""
+    import threading
+    import time
+
+    from scoring_servers import tfserving_answer, write_api_file
+
+    from evalkit.scoring import load_api_config, score_api
+    from evalkit.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    write_evalset(ws, "a", range(16))
+    seen, lock = [0], threading.Lock()
+
+    def respond(path, headers, body):
+        with lock:
+            seen[0] += 1
+            first_wave = seen[0] <= 8
+        if first_wave:
+            time.sleep(0.6)
+        return 200, tfserving_answer(body)
+
+    with scripted_server(respond) as srv:
+        write_api_file(tmp_path / "api.toml", srv.url, concurrency=8, timeout_s=0.3, max_retries=4,
+                       extra='batch_size = 1\n')
+        text = (tmp_path / "api.toml").read_text().replace('top_k = 3', 'top_k = 3\noutput_key = "scores"')
+        (tmp_path / "api.toml").write_text(text)
+        doc = json.loads(ws.abspath(score_api(ws, load_api_config(tmp_path / "api.toml"), make_dataset(16),
+                                              ["a"])).read_text())
+    assert [r["status"] for r in doc["images"]] == ["scored"] * 16
+    assert doc["http_requests"] == 24
