@@ -45,7 +45,8 @@ def key_chars_found(data: bytes, secret: str) -> int:
     return len(covered)
 
 
-def tally(doc: dict | None, truth_labels) -> dict:
+def tally(doc: dict | None, truth_labels, abstain: set[int] = frozenset()) -> dict:
+    """Counts of one scores.json; ``abstain``: images answered with hostile labels only (no class)."""
     n = len(truth_labels)
     if doc is None:
         return {"images": n, "scored": 0, "abstained": 0, "failed": 0, "lost": n, "misattributed": 0}
@@ -58,7 +59,8 @@ def tally(doc: dict | None, truth_labels) -> dict:
         elif r["status"] == "scored":
             c["scored"] += 1
             c["abstained"] += r["label"] is None
-            c["misattributed"] += r["label"] is not None and r["label"] != int(truth_labels[i])
+            want = None if i in abstain else int(truth_labels[i])
+            c["misattributed"] += r["label"] != want
         else:
             c["failed"] += 1
     return {"images": n, **{k: c[k] for k in ("scored", "abstained", "failed", "lost", "misattributed")}}
@@ -109,7 +111,10 @@ def main() -> None:
                 traceback.print_exc()
             wall = time.perf_counter() - t0
             sent = Counter(srv.faults_sent)
-        rows.append({"protocol": protocol, **tally(doc, split.labels), "tracebacks": tb, "wall_s": wall,
+        abstain = set() if protocol in ("tfserving", "kserve-v2") else {
+            i for i, im in enumerate(split.images) if faults.hostile_top(image_hash(im))}
+        rows.append({"protocol": protocol, **tally(doc, split.labels, abstain), "expected_abst": len(abstain),
+                     "tracebacks": tb, "wall_s": wall,
                      "requests": sum(sent.values()), "faults": sent})
 
     out, err = io.StringIO(), io.StringIO()
@@ -126,21 +131,28 @@ def main() -> None:
         row["key_chars_files"] = max(key_chars_found(b, s) for b in files.values() for s in sec)
         row["key_chars_shown"] = max(key_chars_found(shown, s) for s in sec)
 
-    head = (f"{'protocol':<19}{'images':>7}{'scored':>7}{'abst.':>6}{'failed':>7}{'lost':>5}{'misattr.':>9}"
+    head = (f"{'protocol':<19}{'images':>7}{'scored':>7}{'abst.(exp.)':>12}{'failed':>7}{'lost':>5}{'misattr.':>9}"
             f"{'tracebk':>8}{'key chars files/shown':>22}{'wall s':>8}{'requests':>9}  faults sent")
     print(head)
     for r in rows:
         f = r["faults"]
         faults_txt = " ".join(f"{k}={f[k]}" for k in ("429", "503", "hang", "garbage", "wrong_count") if f[k])
-        print(f"{r['protocol']:<19}{r['images']:>7}{r['scored']:>7}{r['abstained']:>6}{r['failed']:>7}{r['lost']:>5}"
+        print(f"{r['protocol']:<19}{r['images']:>7}{r['scored']:>7}{r['abstained']:>7}({r['expected_abst']:>3}){r['failed']:>7}{r['lost']:>5}"
               f"{r['misattributed']:>9}{r['tracebacks']:>8}{r['key_chars_files']:>13}/{r['key_chars_shown']:<8}"
               f"{r['wall_s']:>8.1f}{r['requests']:>9}  {faults_txt}")
-    raw_controls = sum(shown.count(c) for c in (b"\x1b", b"\x00", b"\x07"))
+    raw_controls = sum(shown.count(c) for c in (b"\x1b", b"\x00", b"\x07", b"\xc2\x9b"))
+    texts = [b for p, b in files.items() if p.suffix in (".json", ".html", ".csv", ".svg")]
+    raw_in_files = sum(b.count(c) for b in texts for c in (b"\x1b", b"\x00", b"\x07", b"\xc2\x9b"))
+    markup = sum(b.count(m) for p, b in files.items() if p.suffix == ".html"
+                 for m in (b"<script>alert('owned')", b"<img src=x onerror"))
+    in_report = sum(b.count(b"owned") for p, b in files.items() if p.suffix == ".html")
     total = {k: sum(r[k] for r in rows) for k in ("images", "scored", "failed", "lost", "misattributed", "tracebacks")}
     print(f"total: {total}, key characters in any file: {max(r['key_chars_files'] for r in rows)}, "
           f"shown: {max(r['key_chars_shown'] for r in rows)}; evalkit report exit {report_code}; "
-          f"raw ESC/NUL/BEL in terminal output and logs: {raw_controls}; "
+          f"raw ESC/NUL/BEL/CSI in terminal output and logs: {raw_controls}; "
           f"files checked: {len(files)}")
+    print(f"hostile labels: in the report HTML {in_report} time(s), unescaped markup {markup}; raw ESC/NUL/BEL/CSI "
+          f"in JSON/HTML/CSV/SVG files: {raw_in_files}")
     if not args.no_kill:
         kill_and_resume(tmp, dataset, truth, faults, secrets["google-vision"], args, docs.get("google-vision"))
 

@@ -46,6 +46,10 @@ class Faults:
     hang_s: float = 1.0
     seed: int = 0
     latency_s: float = 0.0   # every request takes at least this long
+    p_hostile_top: float = 0.0  # share of images (by key) whose hostile labels outrank the true one
+
+    def hostile_top(self, key: str) -> bool:
+        return int(hashlib.sha256(f"{self.seed}:top:{key}".encode()).hexdigest()[:12], 16) / 16 ** 12 < self.p_hostile_top
 
     def draw(self, key: str, attempt: int) -> str | None:
         u = int(hashlib.sha256(f"{self.seed}:{key}:{attempt}".encode()).hexdigest()[:12], 16) / 16 ** 12
@@ -58,7 +62,7 @@ class Faults:
 
 
 HOSTILE_MIX = Faults(p429=0.20, p503=0.10, phang=0.05, pgarbage=0.05, pwrong_count=0.02,
-                     hostile_labels=True, echo_headers=True, odd_types=True)
+                     hostile_labels=True, echo_headers=True, odd_types=True, p_hostile_top=0.05)
 
 
 def pixels_key(png_or_jpeg: bytes) -> str:
@@ -101,13 +105,17 @@ def request_keys(protocol: str, body: bytes) -> list[str]:
 
 
 def answer(protocol: str, names: list[str], faults: Faults, headers: Mapping[str, str],
-           classes: tuple[str, ...], count: int | None = None) -> object:
-    """The 200 answer naming ``names`` (best first, 0.9) for each image, ``count`` results if given."""
+           classes: tuple[str, ...], count: int | None = None, tops: list[bool] | None = None) -> object:
+    """The 200 answer naming ``names`` (0.9) for each image, ``count`` results if given; hostile
+    labels score 0.5 and below, or are the only labels of the images flagged in ``tops``."""
     extra = list(HOSTILE_LABELS) if faults.hostile_labels else []
     echo = {"echo": dict(headers)} if faults.echo_headers else {}
     version = {"v": [1, {"deep": True}], **echo} if faults.odd_types else "1"
-    names = (names * 2)[:count] if count is not None else names
-    labels = [[(n, 0.9)] + [(h, 0.5 - i * 0.01) for i, h in enumerate(extra)] for n in names]
+    tops = tops or [False] * len(names)
+    if count is not None:
+        names, tops = (names * 2)[:count], (tops * 2)[:count]
+    labels = [([] if top else [(n, 0.9)]) + [(h, 0.5 - i * 0.01) for i, h in enumerate(extra)]
+              for n, top in zip(names, tops)]
     if protocol == "tfserving":
         return {"predictions": [{"scores": _vector(n, classes), **echo} for n in names]}
     if protocol == "kserve-v2":
@@ -192,7 +200,8 @@ class _FakeHandler(_Handler):
         count = None
         if fault == "wrong_count":
             count = len(keys) + 1 if len(keys) == 1 or int(keys[0][4], 16) % 2 else len(keys) - 1
-        doc = answer(protocol, [srv.truth[k] for k in keys], f, headers, srv.classes, count)
+        doc = answer(protocol, [srv.truth[k] for k in keys], f, headers, srv.classes, count,
+                     [f.hostile_labels and f.hostile_top(k) for k in keys])
         self._send(200, json.dumps(doc).encode())
 
 

@@ -8,12 +8,13 @@ from collections import Counter
 
 import pytest
 
-from fake_api_server import PROTOCOLS, Faults, api_file_text, fake_api_server, fake_secrets
+from fake_api_server import HOSTILE_LABELS, PROTOCOLS, Faults, api_file_text, fake_api_server, fake_secrets
 from scoring_servers import CLASSES, make_dataset, write_evalset
 
 N = 24
+HOSTILE_SAFE = {h.replace("\ud800", "\ufffd") for h in HOSTILE_LABELS}  # as stored (valid UTF-8)
 FAULTS = Faults(p429=0.20, p503=0.10, phang=0.05, pgarbage=0.10, pwrong_count=0.10, hostile_labels=True,
-                echo_headers=True, odd_types=True, hang_s=0.6, seed=3)
+                echo_headers=True, odd_types=True, hang_s=0.6, seed=3, p_hostile_top=0.15)
 
 
 def key_pieces(secrets) -> set[str]:
@@ -56,10 +57,14 @@ def test_every_protocol_scores_true_labels_or_fails_with_reason_and_leaks_nothin
     doc = json.loads(ws.abspath(art).read_text())
     images = doc["images"]
     assert sorted(r["index"] for r in images) == list(range(N))
+    vector = protocol in ("tfserving", "kserve-v2")  # scores over output_labels: no free-text labels
+    abstain = {i for i, im in enumerate(split.images) if not vector and FAULTS.hostile_top(image_hash(im))}
+    assert vector or 0 < len(abstain) < N // 2
     for r in images:
         assert r["status"] in ("scored", "failed")
-        if r["status"] == "scored":
-            assert r["label"] == int(split.labels[r["index"]]), r   # none misattributed
+        if r["status"] == "scored":   # the true class, or no class when only hostile labels came
+            want = None if r["index"] in abstain else int(split.labels[r["index"]])
+            assert r["label"] == want and (want is not None or r["raw_label"] in HOSTILE_SAFE), r
         else:
             assert r["reason"] and r["reason"] not in ("not queried", "budget"), r
     assert Counter(r["status"] for r in images)["scored"] >= N * 3 // 4
