@@ -10,7 +10,8 @@ then a SIGKILL mid-run of one protocol and a resume.
 Per protocol: images, scored (all with their true label or abstained), failed with a reason,
 lost (neither), misattributed (a class other than the truth), tracebacks (exceptions out of
 score_api), key characters found in any workspace file (bytes, SQLite included, after the report)
-or in terminal output and logs, and wall time.
+or in terminal output and logs, and wall time (baseline: the same run against the server without
+faults, in the same process).
 """
 from __future__ import annotations
 
@@ -111,10 +112,18 @@ def main() -> None:
                 traceback.print_exc()
             wall = time.perf_counter() - t0
             sent = Counter(srv.faults_sent)
+        clean_ws = Workspace(tmp / "ws_clean")
+        if not clean_ws.catalog.get("evalset", "all"):
+            write_evalset(clean_ws, "all", range(args.images))
+        with fake_api_server(truth, CLASSES) as srv:  # baseline: the same run without faults
+            api.write_text(api_file_text(protocol, srv.url, CLASSES, timeout_s=args.timeout))
+            t0 = time.perf_counter()
+            score_api(clean_ws, load_api_config(api), dataset, ["all"], environ=secrets[protocol])
+            clean = time.perf_counter() - t0
         abstain = set() if protocol in ("tfserving", "kserve-v2") else {
             i for i, im in enumerate(split.images) if faults.hostile_top(image_hash(im))}
         rows.append({"protocol": protocol, **tally(doc, split.labels, abstain), "expected_abst": len(abstain),
-                     "tracebacks": tb, "wall_s": wall,
+                     "tracebacks": tb, "wall_s": wall, "clean_s": clean,
                      "requests": sum(sent.values()), "faults": sent})
 
     out, err = io.StringIO(), io.StringIO()
@@ -132,14 +141,14 @@ def main() -> None:
         row["key_chars_shown"] = max(key_chars_found(shown, s) for s in sec)
 
     head = (f"{'protocol':<19}{'images':>7}{'scored':>7}{'abst.(exp.)':>12}{'failed':>7}{'lost':>5}{'misattr.':>9}"
-            f"{'tracebk':>8}{'key chars files/shown':>22}{'wall s':>8}{'requests':>9}  faults sent")
+            f"{'tracebk':>8}{'key chars files/shown':>22}{'wall s (no faults)':>19}{'requests':>9}  faults sent")
     print(head)
     for r in rows:
         f = r["faults"]
         faults_txt = " ".join(f"{k}={f[k]}" for k in ("429", "503", "hang", "garbage", "wrong_count") if f[k])
         print(f"{r['protocol']:<19}{r['images']:>7}{r['scored']:>7}{r['abstained']:>7}({r['expected_abst']:>3}){r['failed']:>7}{r['lost']:>5}"
               f"{r['misattributed']:>9}{r['tracebacks']:>8}{r['key_chars_files']:>13}/{r['key_chars_shown']:<8}"
-              f"{r['wall_s']:>8.1f}{r['requests']:>9}  {faults_txt}")
+              f"{r['wall_s']:>9.1f} ({r['clean_s']:>4.1f})   {r['requests']:>9}  {faults_txt}")
     raw_controls = sum(shown.count(c) for c in (b"\x1b", b"\x00", b"\x07", b"\xc2\x9b"))
     texts = [b for p, b in files.items() if p.suffix in (".json", ".html", ".csv", ".svg")]
     raw_in_files = sum(b.count(c) for b in texts for c in (b"\x1b", b"\x00", b"\x07", b"\xc2\x9b"))
@@ -203,7 +212,11 @@ def kill_and_resume(tmp: Path, dataset, truth, faults, secrets: dict, args, unin
         t0 = time.perf_counter()
         doc = json.loads(ws.abspath(score_api(ws, load_api_config(api), dataset, ["all"], environ=secrets)).read_text())
         resent = sum(1 for k in kept if srv.requests_per_image[k] != at_kill[k])
-    t = tally(doc, split.labels)
+    from evalkit.artifacts import image_hash
+
+    t = tally(doc, split.labels, {i for i, im in enumerate(split.images) if faults.hostile_top(image_hash(im))})
+    leaked = max(key_chars_found(p.read_bytes(), s) for p in ws.root.rglob("*") if p.is_file()
+                 for s in secrets.values())
     same = None
     if uninterrupted is not None:
         before = {r["index"]: r["label"] for r in uninterrupted["images"] if r["status"] == "scored"}
@@ -211,7 +224,8 @@ def kill_and_resume(tmp: Path, dataset, truth, faults, secrets: dict, args, unin
         same = f"{sum(before[r['index']] == r['label'] for r in both)}/{len(both)}"
     print(f"SIGKILL + resume (google-vision): killed with exit {child.returncode} after {len(kept)} cached answers; "
           f"resume: {t}, cache hits {doc['cache_hits']}, cached images sent again {resent}, "
-          f"labels equal to the uninterrupted run: {same}, {time.perf_counter() - t0:.1f} s")
+          f"labels equal to the uninterrupted run: {same}, key characters in its files {leaked}, "
+          f"{time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":

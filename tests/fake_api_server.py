@@ -177,8 +177,11 @@ class _FakeHandler(_Handler):
         headers = dict(self.headers)
         if f.latency_s:
             time.sleep(f.latency_s)
-        protocol = _protocol(self.path, headers)
-        keys = request_keys(protocol, body)
+        try:
+            protocol = _protocol(self.path, headers)
+            keys = request_keys(protocol, body)
+        except (ValueError, LookupError, TypeError, OSError) as exc:  # e.g. a body cut by a killed client
+            return self._send(400, json.dumps({"error": f"bad request: {type(exc).__name__}"}).encode())
         with srv.lock:
             for k in keys:
                 srv.requests_per_image[k] += 1
