@@ -33,7 +33,8 @@ HOSTILE_LABELS = ("<script>alert('owned')</script>", "<img src=x onerror=alert(1
 @dataclass(frozen=True)
 class Faults:
     """Fault probabilities per request (drawn from ``seed``, the first image and the attempt) and
-    switches for hostile content in every answer."""
+    switches for hostile content in every answer. ``odd_types``: version fields are objects, and
+    half the answers (by image) spell every number as a string."""
 
     p429: float = 0.0
     p503: float = 0.0
@@ -140,6 +141,15 @@ def answer(protocol: str, names: list[str], faults: Faults, headers: Mapping[str
             **echo}
 
 
+def numbers_as_text(doc: object) -> object:
+    """``doc`` with every number (scores, confidences, shapes) spelled as a string."""
+    if isinstance(doc, dict):
+        return {k: v if k == "echo" else numbers_as_text(v) for k, v in doc.items()}
+    if isinstance(doc, list):
+        return [numbers_as_text(v) for v in doc]
+    return str(doc) if isinstance(doc, (int, float)) and not isinstance(doc, bool) else doc
+
+
 def _vector(name: str, classes: tuple[str, ...]) -> list[float]:
     return [0.91 if c == name else 0.01 for c in classes]
 
@@ -205,6 +215,8 @@ class _FakeHandler(_Handler):
             count = len(keys) + 1 if len(keys) == 1 or int(keys[0][4], 16) % 2 else len(keys) - 1
         doc = answer(protocol, [srv.truth[k] for k in keys], f, headers, srv.classes, count,
                      [f.hostile_labels and f.hostile_top(k) for k in keys])
+        if f.odd_types and int(keys[0][5], 16) % 2:  # half the answers: every number as a string
+            doc = numbers_as_text(doc)
         self._send(200, json.dumps(doc).encode())
 
 
