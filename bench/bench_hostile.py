@@ -2,7 +2,7 @@
 tests/fake_api_server.py with 20% HTTP 429 (Retry-After), 10% 503, 5% hangs past the client
 timeout, 5% garbage bodies, 2% wrong-count batch answers, plus hostile labels (HTML/JS, ESC/OSC,
 NUL, lone surrogates, 3000 characters), request headers (with the key) echoed in every body and
-objects as model versions. One synthetic workspace, one API per protocol, then `evalkit report`;
+objects as model versions (and numbers as text). One synthetic workspace, one API per protocol, then `evalkit report`;
 then a SIGKILL mid-run of one protocol and a resume.
 
     .venv/bin/python bench/bench_hostile.py [--images 264] [--seed 0] [--no-kill]
@@ -95,7 +95,7 @@ def main() -> None:
     print(f"images per protocol: {args.images}, fault mix: 429 {faults.p429:.0%}, 503 {faults.p503:.0%}, "
           f"hangs {faults.phang:.0%} ({faults.hang_s:g} s vs timeout {args.timeout:g} s), garbage "
           f"{faults.pgarbage:.0%}, wrong-count batches {faults.pwrong_count:.0%}; hostile labels, echoed headers, "
-          "odd version types")
+          "odd types (version objects, numbers as text in half the answers)")
     rows, docs = [], {}
     for protocol in PROTOCOLS:
         api = tmp / f"{protocol}.toml"
