@@ -1,9 +1,9 @@
 """Hostile servers (fault injection): every adapter protocol scored against the fake server of
 tests/fake_api_server.py with 20% HTTP 429 (Retry-After), 10% 503, 5% hangs past the client
 timeout, 5% garbage bodies, 2% wrong-count batch answers, plus hostile labels (HTML/JS, ESC/OSC,
-NUL, lone surrogates, 3000 characters), request headers (with the key) echoed in every body and
-objects as model versions (and numbers as text). One synthetic workspace, one API per protocol, then `evalkit report`;
-then a SIGKILL mid-run of one protocol and a resume.
+NUL, lone surrogates, 3000 characters), request headers (with the key) echoed in every body,
+objects as model versions and numbers as text. One synthetic workspace, one API per protocol,
+then `evalkit report`; then a SIGKILL mid-run of one protocol and a resume.
 
     .venv/bin/python bench/bench_hostile.py [--images 264] [--seed 0] [--no-kill]
 
