@@ -6,12 +6,13 @@ import os
 import pickle
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from evalkit.data import load_dataset
-from evalkit.data.safe_pickle import safe_loads
+from evalkit.data.safe_pickle import _refuse_object_arrays, safe_loads
 from evalkit.errors import DataError
 from data_helpers import (_private_cache, png_bytes, tar_folder, tiny_images,  # noqa: F401
                                write_cifar_batches, write_image_folder, zip_folder)
@@ -104,3 +105,43 @@ def test_tar_slip_members_are_refused(tmp_path):
     with pytest.raises(DataError, match=r"member '../../test_batch' escapes the archive root"):
         load_dataset("cifar10", evil, progress=False)
     assert tar.is_file()
+
+
+
+_WALK = r"""
+import pickle, sys, time
+import numpy as np
+from evalkit.data.safe_pickle import _refuse_object_arrays, safe_loads
+from evalkit.errors import DataError
+cyclic = []
+cyclic.append(cyclic)
+shared = []
+for _ in range(60):
+    shared = [shared, shared]          # 2**60 paths, 61 objects
+d = {}
+d["self"] = d
+evil = [np.array([1, "x"], dtype=object)]
+evil = [evil, evil, cyclic]            # an object array behind shared references and a cycle
+for name, obj in (("cyclic", cyclic), ("shared", shared), ("dict", d), ("evil", evil)):
+    data = pickle.dumps(obj, protocol=2) if name != "evil" else b""
+    t0 = time.perf_counter()
+    try:
+        safe_loads(data, where=name) if data else _refuse_object_arrays(obj, name)
+        verdict = "ok"
+    except DataError as exc:
+        verdict = "refused" if "object array" in str(exc) else "other"
+    print(name, len(data), round(time.perf_counter() - t0, 3), verdict)
+"""
+
+
+def test_cyclic_and_shared_reference_pickles_are_walked_once():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _WALK], capture_output=True, text=True, timeout=30,
+                          cwd=Path(__file__).parent.parent)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.splitlines()]
+    assert [(r[0], r[3]) for r in rows] == [("cyclic", "ok"), ("shared", "ok"), ("dict", "ok"), ("evil", "refused")]
+    assert int(rows[0][1]) < 50 and int(rows[1][1]) < 500
+    assert all(float(r[2]) < 1.0 for r in rows), rows

@@ -256,7 +256,7 @@ def test_dead_port_fails_fast_with_one_line(tmp_path, run_cli):
     t0 = time.monotonic()
     code, out, err = _score(run_cli, api, ws)
     assert code == 2 and time.monotonic() - t0 < 15
-    assert err.startswith("error: faulty: ") and "6 transport errors in a row" in err, err  # 5 + (concurrency 2 - 1)
+    assert err.startswith("error: faulty: ") and "5 transport errors in a row" in err, err
     assert len(err.strip().splitlines()) == 1
     assert not (ws.root / "scores" / "faulty" / "scores.json").exists()
 

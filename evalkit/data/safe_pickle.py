@@ -55,12 +55,17 @@ def safe_loads(data: bytes, *, where: str) -> object:
 
 
 def _refuse_object_arrays(obj: object, where: str) -> None:
-    stack = [obj]
+    """DataError if any array in ``obj`` holds Python objects. Each container is visited once
+    (by id), so cycles and shared references cannot make the walk endless or exponential."""
+    stack, seen = [obj], set()
     while stack:
         item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
         if isinstance(item, np.ndarray) and item.dtype.hasobject:
             raise DataError("pickle holds an object array; expected plain numbers", path=where)
         if isinstance(item, dict):
             stack.extend(item.values())
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, set, frozenset)):
             stack.extend(item)

@@ -57,7 +57,8 @@ class EngineSettings:
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     batch_size: int = 1
-    #: stop the run (error, exit 2) after this many transport errors in a row (no HTTP answer)
+    #: stop the run (error, exit 2) after this many transport errors in a row (no HTTP answer; a
+    #: request already in flight at the previous error does not count: one stall is one error)
     max_consecutive_errors: int = 5
 
 

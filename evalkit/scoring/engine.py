@@ -5,7 +5,8 @@ final answer or a failure with a reason.
 
 Every response body and header value is redacted (secrets removed) on arrival, before an adapter
 parses, shortens or stores any of it. Fail fast: a 401/403, or ``max_consecutive_errors``
-transport errors in a row, stop the run (:class:`ScoringAborted`); answers already received stay
+transport errors in a row (each request sent after the previous error; requests in flight at an
+error fail in the same stall and do not count), stop the run (:class:`ScoringAborted`); answers already received stay
 cached. Each final server answer is a paid query: its cache row and ledger row are written in one
 transaction, before anything else can fail."""
 from __future__ import annotations
@@ -94,6 +95,7 @@ class ScoringEngine:
         self._abort = threading.Event()
         self.abort_reason: str | None = None
         self._transport_errors = 0
+        self._last_error_at = float("-inf")
         self.http_requests = 0
         self.paid = 0          # final server answers received by this engine (ledger rows written)
 
@@ -174,11 +176,13 @@ class ScoringEngine:
             detail = redact(str(exc), self.credentials)[:200]
             reason = f"{type(exc).__name__}: {detail}"
             with self._count_lock:
-                self._transport_errors += 1
+                # requests already in flight when the last error came fail in the same stall:
+                # only one sent after it counts, so one stall of every worker is one error
+                if t0 >= self._last_error_at:
+                    self._transport_errors += 1
+                    self._last_error_at = time.monotonic()
                 n = self._transport_errors
-            # requests in flight when a server stalls fail together (one event, up to
-            # `concurrency` errors), so the run stops only after max_consecutive_errors more
-            if n >= self.settings.max_consecutive_errors + self.settings.concurrency - 1:
+            if n >= self.settings.max_consecutive_errors:
                 self.stop(f"{n} transport errors in a row, the API looks unreachable (last: {reason})")
             return [RetrySignal(reason)] * len(batch), time.monotonic() - t0
         with self._count_lock:

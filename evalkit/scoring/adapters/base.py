@@ -13,6 +13,7 @@ import base64
 import email.utils
 import io
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
@@ -110,7 +111,8 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
+        return None if math.isnan(seconds) else max(0.0, seconds)
     except ValueError:
         pass
     try:
@@ -175,34 +177,98 @@ class Adapter:
 
     def parse_response(self, status: int, headers: Mapping[str, str], body: bytes,
                        batch: Sequence[ImageItem]) -> list[Outcome]:
-        """One outcome per image of ``batch``, from an HTTP status, headers and body."""
-        data: Any = None
-        parsed = True
-        try:
-            data = json.loads(body.decode("utf-8")) if body else None
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            parsed = False
+        """One outcome per image of ``batch``, from an HTTP status, headers and body. Never raises
+        on what a server sends: an answer that cannot be read is a :class:`RetrySignal` with a
+        reason (the engine turns repeated ones into a failure with that reason)."""
+        data, parsed = _load_json(body)
         if parsed:
-            signal = self.body_signal(status, data, headers)
+            try:
+                signal = self.body_signal(status, data, headers)
+            except PARSE_ERRORS as exc:
+                signal = _unreadable(exc)
             if signal is not None:
-                return [signal] * len(batch)
+                return [_checked_or_retry(signal)] * len(batch)
         if status == 429 or status >= 500 or status == 408:
             retry_after = parse_retry_after(header(headers, "Retry-After"))
-            return [RetrySignal(f"HTTP {status}", retry_after)] * len(batch)
+            return [_checked(RetrySignal(f"HTTP {status}", retry_after))] * len(batch)
         if status >= 400:
             detail = _short(data) if parsed else _short(body[:200].decode("utf-8", "replace"))
             return [ImageFailure(f"HTTP {status}: {detail}", cacheable=status not in (401, 403))] * len(batch)
         if not parsed or data is None:
             return [RetrySignal(f"malformed JSON in HTTP {status} answer")] * len(batch)
         try:
-            outcomes = self.parse_json(data, headers, batch)
-        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
-            return [RetrySignal(f"unexpected answer shape: {type(exc).__name__}: {exc}")] * len(batch)
+            outcomes = list(self.parse_json(data, headers, batch))
+        except PARSE_ERRORS as exc:
+            return [_unreadable(exc)] * len(batch)
         if len(outcomes) != len(batch):
             return [RetrySignal(f"answer has {len(outcomes)} results for {len(batch)} images")] * len(batch)
-        return outcomes
+        return [_checked_or_retry(o) for o in outcomes]
+
+
+#: what reading an odd answer can raise (a missing field, a wrong type, a bad number, no such output)
+PARSE_ERRORS = (LookupError, TypeError, ValueError, AttributeError, ArithmeticError, StopIteration,
+                RecursionError, UnicodeError)
+#: answers nested deeper than this are refused (deep nesting is no answer, and blows the stack)
+MAX_JSON_DEPTH = 64
+
+
+def _load_json(body: bytes) -> tuple[Any, bool]:
+    """(value, True) for a JSON body nested at most :data:`MAX_JSON_DEPTH` deep, else (None, False)."""
+    if not body:
+        return None, True
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        return None, False
+    return (data, True) if _depth_at_most(data, MAX_JSON_DEPTH) else (None, False)
+
+
+def _depth_at_most(data: Any, limit: int) -> bool:
+    stack = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth >= limit:
+                return False
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return True
+
+
+def _checked(outcome: Any) -> Outcome:
+    """``outcome`` if it is well formed; ValueError/TypeError otherwise. Retry-After delays are
+    made finite and non-negative (NaN: none given)."""
+    if isinstance(outcome, ApiAnswer):
+        for pair in outcome.labels:
+            name, score = pair
+            if not isinstance(name, str) or not isinstance(score, float) or not math.isfinite(score):
+                raise ValueError(f"label {_short(repr(name), 60)} has score {score!r}, expected a finite number")
+        return outcome
+    if isinstance(outcome, RetrySignal):
+        wait = outcome.retry_after_s
+        if wait is not None:
+            wait = float(wait)
+            wait = None if math.isnan(wait) else min(max(wait, 0.0), MAX_RETRY_AFTER_S)
+        return RetrySignal(str(outcome.reason), wait)
+    if isinstance(outcome, ImageFailure):
+        return ImageFailure(str(outcome.reason), bool(outcome.cacheable))
+    raise TypeError(f"adapter returned {type(outcome).__name__}, expected an outcome")
+
+
+def _unreadable(exc: BaseException) -> RetrySignal:
+    return RetrySignal(f"unexpected answer shape: {type(exc).__name__}: {_short(str(exc))}")
+
+
+def _checked_or_retry(outcome: Any) -> Outcome:
+    try:
+        return _checked(outcome)
+    except PARSE_ERRORS as exc:
+        return _unreadable(exc)
+
+
+#: a server asking to wait longer than this is asked again after this (a day)
+MAX_RETRY_AFTER_S = 86400.0
 
 
 def _short(obj: Any, limit: int = 160) -> str:
-    text = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"))
+    text = obj if isinstance(obj, str) else json.dumps(obj, separators=(",", ":"), default=repr)
     return text if len(text) <= limit else text[:limit] + "..."

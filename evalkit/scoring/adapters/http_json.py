@@ -73,7 +73,7 @@ class HttpJsonAdapter(Adapter):
                    batch: Sequence[ImageItem]) -> list[Outcome]:
         labels = self.labels_from_raw(data)
         vpath = self.params.get("version_path")
-        version = str(get_path(data, vpath)) if vpath else None
+        version = get_path(data, vpath) if vpath else None  # the engine makes it text (scalar_text)
         return [ApiAnswer(labels, data, version)]
 
     def labels_from_raw(self, raw: Any) -> tuple[tuple[str, float], ...]:
@@ -85,6 +85,8 @@ class HttpJsonAdapter(Adapter):
         pairs = []
         for e in entries:
             name = e if isinstance(e, str) else get_path(e, p.get("label_field", "label"))
-            score = get_path(e, p["score_field"]) * scale if "score_field" in p and not isinstance(e, str) else 1.0
+            score = 1.0
+            if "score_field" in p and not isinstance(e, str):
+                score = float(get_path(e, p["score_field"])) * scale  # numbers sent as text too
             pairs.append((name, score))
         return ranked(pairs)

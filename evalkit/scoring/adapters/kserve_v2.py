@@ -56,7 +56,9 @@ class KServeV2Adapter(Adapter):
                    batch: Sequence[ImageItem]) -> list[Outcome]:
         outputs = data["outputs"]
         wanted = self.params.get("output_name")
-        out = next(o for o in outputs if o["name"] == wanted) if wanted else outputs[0]
+        out = next((o for o in outputs if o["name"] == wanted), None) if wanted else outputs[0]
+        if out is None:
+            raise ValueError(f"the answer has no output named {wanted!r}")
         shape = [int(s) for s in out["shape"]]
         version = data.get("model_version") or None
         if out["datatype"] == "BYTES":
