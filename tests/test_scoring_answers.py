@@ -138,3 +138,19 @@ def test_one_stall_that_times_out_every_request_in_flight_does_not_stop_the_run(
                                               ["a"])).read_text())
     assert [r["status"] for r in doc["images"]] == ["scored"] * 16
     assert doc["http_requests"] == 24
+
+
+@pytest.mark.parametrize("name,body", [("azure-customvision", {"id": "x", "iteration": "it1"}),
+                                       ("azure-vision", {"modelVersion": "1"}), ("azure-vision", {"tagsResult": {}}),
+                                       ("rekognition", {"LabelModelVersion": "3.0"})])
+def test_answer_without_its_labels_field_is_a_retry_not_an_empty_answer(name, body):
+    """A 200 answer that lacks the labels field is malformed (retried), not an abstention that the
+    cache would keep for ever; an empty label list is a real answer."""
+    cfg, n, _ = CASES[name]
+    adapter, batch = _adapter(name, **cfg), _images(n)
+    out = adapter.parse_response(200, {}, json.dumps(body).encode(), batch)
+    assert [type(o) for o in out] == [RetrySignal] * n and "field" in out[0].reason
+    empty = {"azure-customvision": {"predictions": []}, "azure-vision": {"tagsResult": {"values": []}},
+             "rekognition": {"Labels": []}}[name]
+    out = adapter.parse_response(200, {}, json.dumps(empty).encode(), batch)
+    assert [type(o) for o in out] == [ApiAnswer] * n and out[0].labels == ()

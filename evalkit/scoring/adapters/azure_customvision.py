@@ -31,6 +31,8 @@ class AzureCustomVisionAdapter(Adapter):
 
     def parse_json(self, data: Any, headers: Mapping[str, str],
                    batch: Sequence[ImageItem]) -> list[Outcome]:
+        if not isinstance(data, dict) or "predictions" not in data:
+            raise ValueError("the answer has no 'predictions' field")
         return [ApiAnswer(self.labels_from_raw(data), data, data.get("iteration"))]
 
     def labels_from_raw(self, raw: Any) -> tuple[tuple[str, float], ...]:

@@ -33,6 +33,8 @@ class AzureVisionAdapter(Adapter):
 
     def parse_json(self, data: Any, headers: Mapping[str, str],
                    batch: Sequence[ImageItem]) -> list[Outcome]:
+        if not isinstance(data, dict) or "values" not in (data.get("tagsResult") or {}):
+            raise ValueError("the answer has no 'tagsResult.values' field")
         return [ApiAnswer(self.labels_from_raw(data), data, data.get("modelVersion"))]
 
     def labels_from_raw(self, raw: Any) -> tuple[tuple[str, float], ...]:

@@ -66,6 +66,8 @@ class RekognitionAdapter(Adapter):
 
     def parse_json(self, data: Any, headers: Mapping[str, str],
                    batch: Sequence[ImageItem]) -> list[Outcome]:
+        if not isinstance(data, dict) or "Labels" not in data:
+            raise ValueError("the answer has no 'Labels' field")
         return [ApiAnswer(self.labels_from_raw(data), data, data.get("LabelModelVersion"))]
 
     def labels_from_raw(self, raw: Any) -> tuple[tuple[str, float], ...]:
