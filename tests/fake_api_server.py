@@ -13,14 +13,12 @@ import json
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Mapping
 
 import numpy as np
 
-from scoring_servers import _Handler
+from scoring_servers import LocalServer, _Handler, serving
 
 PROTOCOLS = ("tfserving", "kserve-v2", "google-vision", "rekognition", "azure-customvision",
              "azure-vision", "huggingface", "http-json")
@@ -158,12 +156,10 @@ GARBAGE = (b'{"predictions": [[0.1, 0.2,', b"<html><body>502 Bad Gateway</body><
            b"[" * 3000 + b"]" * 3000, b"NaN", b'"\\ud800"')
 
 
-class FakeApiServer(ThreadingHTTPServer):
+class FakeApiServer(LocalServer):
     """Answers requests of any of the 8 protocols; ``truth`` maps image keys to class names.
     Counts requests per image (``requests_per_image``) and faults sent (``faults_sent``)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
     request_queue_size = 256
 
     def __init__(self, truth: Mapping[str, str], classes, faults: Faults = Faults()):
@@ -172,10 +168,6 @@ class FakeApiServer(ThreadingHTTPServer):
         self.faults_sent: Counter = Counter()
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _FakeHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _FakeHandler(_Handler):
@@ -220,16 +212,8 @@ class _FakeHandler(_Handler):
         self._send(200, json.dumps(doc).encode())
 
 
-@contextmanager
 def fake_api_server(truth: Mapping[str, str], classes, faults: Faults = Faults()):
-    srv = FakeApiServer(truth, classes, faults)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    return serving(FakeApiServer(truth, classes, faults))
 
 
 #: secrets per protocol: credential name -> environment variable

@@ -54,10 +54,31 @@ class FaultPlan:
         return None
 
 
-class FaultyServer(ThreadingHTTPServer):
+class LocalServer(ThreadingHTTPServer):
+    """A threaded HTTP server on 127.0.0.1 and a free port (``url``)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128  # the default backlog of 5 resets connections under concurrent retries
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@contextmanager
+def serving(srv: LocalServer):
+    """Serve ``srv`` on a background thread for the ``with`` block, then shut it down."""
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+class FaultyServer(LocalServer):
 
     def __init__(self, plan: FaultPlan | None, slow_s: float = 0.5, latency_s: float = 0.0,
                  api_key: str | None = None):
@@ -66,10 +87,6 @@ class FaultyServer(ThreadingHTTPServer):
         self.answers_per_image: Counter = Counter()
         self.lock = threading.Lock()
         super().__init__(("127.0.0.1", 0), _Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
     def total_answers(self) -> int:
         with self.lock:
@@ -137,16 +154,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps({"predictions": [true_scores(k) for k in keys]}).encode())
 
 
-@contextmanager
 def running_server(plan: FaultPlan | None = None, **kw):
-    srv = FaultyServer(plan, **kw)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    return serving(FaultyServer(plan, **kw))
 
 
 def make_dataset(n_images: int, seed: int = 1):
@@ -201,21 +210,13 @@ def comparable(scores: dict) -> list[tuple]:
             for r in scores["images"]]
 
 
-class ScriptedServer(ThreadingHTTPServer):
+class ScriptedServer(LocalServer):
     """A server whose answers come from ``respond(path, headers, body) -> (status, bytes)``;
     counts requests (``n_requests``). For hostile answers: echoed headers, odd types, labels."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
 
     def __init__(self, respond):
         self.respond, self.n_requests, self.lock = respond, 0, threading.Lock()
         super().__init__(("127.0.0.1", 0), _ScriptedHandler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
 
 
 class _ScriptedHandler(_Handler):
@@ -231,16 +232,8 @@ class _ScriptedHandler(_Handler):
         self._send(status, payload)
 
 
-@contextmanager
 def scripted_server(respond):
-    srv = ScriptedServer(respond)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    return serving(ScriptedServer(respond))
 
 
 def tfserving_answer(body: bytes, **extra) -> dict:
