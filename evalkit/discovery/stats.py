@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import binom
+
+from ..stats_paired import mcnemar_exact as mcnemar_exact_counts
 
 
 @dataclass(frozen=True)
@@ -59,10 +60,7 @@ def mcnemar_exact(per_image_a: np.ndarray, per_image_b: np.ndarray) -> tuple[flo
     for p = 1/2 (tested) at a fraction of its cost."""
     a_ahead = int(np.sum(per_image_a > per_image_b))
     b_ahead = int(np.sum(per_image_a < per_image_b))
-    n = a_ahead + b_ahead
-    if n == 0:
-        return 1.0, a_ahead, b_ahead
-    return float(min(1.0, 2.0 * binom.cdf(min(a_ahead, b_ahead), n, 0.5))), a_ahead, b_ahead
+    return mcnemar_exact_counts(a_ahead, b_ahead), a_ahead, b_ahead
 
 
 def gap_with_ci(side_a, side_b, *, rng: np.random.Generator, n_boot: int = 1000,

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..discovery.stats import holm, mcnemar_exact
+from ..discovery.stats import holm
+from ..stats_paired import mcnemar_exact
 from ..stats import Z95, wilson_ci
 
 __all__ = ["PairedChange", "bootstrap_p", "holm", "mcnemar_exact", "newcombe_paired_ci", "paired_change"]
@@ -75,7 +76,7 @@ def paired_change(right_a: np.ndarray, right_b: np.ndarray) -> PairedChange:
     if n == 0:
         nan = math.nan
         return PairedChange(0, nan, nan, nan, nan, nan, 0, 0, 1.0)
-    p, _, _ = mcnemar_exact(a.astype(float), b.astype(float))
+    p = mcnemar_exact(only_a, only_b)
     lo, hi = newcombe_paired_ci(both, only_a, only_b, n - both - only_a - only_b)
     return PairedChange(n, a.mean(), b.mean(), (only_b - only_a) / n, lo, hi, only_a, only_b, float(p))
 
