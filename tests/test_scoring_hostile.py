@@ -261,16 +261,22 @@ def test_dead_port_fails_fast_with_one_line(tmp_path, run_cli):
     assert not (ws.root / "scores" / "faulty" / "scores.json").exists()
 
 
-def test_401_stops_at_once_keeps_answers_and_earlier_scores(tmp_path, run_cli):
-    ws = _synthetic_ws(tmp_path)
-    state = {"ok": 12}
+def _answers_then_refusal(n_ok: int, status: int, error: str):
+    """A scripted server's ``respond``: ``state["ok"]`` good tfserving answers, then ``status``."""
+    state = {"ok": n_ok}
 
     def respond(path, headers, body):
         if state["ok"] <= 0:
-            return 401, {"error": "invalid token"}
+            return status, {"error": error}
         state["ok"] -= 1
         return 200, tfserving_answer(body)
 
+    return state, respond
+
+
+def test_401_stops_at_once_keeps_answers_and_earlier_scores(tmp_path, run_cli):
+    ws = _synthetic_ws(tmp_path)
+    state, respond = _answers_then_refusal(12, 401, "invalid token")
     with scripted_server(respond) as srv:
         api = _api(tmp_path / "api.toml", srv.url, concurrency=1, params_extra='output_key = "scores"\n')
         state["ok"] = 4  # 4 answers, then every request is refused
@@ -351,14 +357,7 @@ def test_concurrent_runs_pay_each_image_once(tmp_path):
 
 def test_spent_cost_is_the_ledger_total_across_runs_and_aborts(tmp_path, run_cli):
     ws = _synthetic_ws(tmp_path)
-    state = {"ok": 3}
-
-    def respond(path, headers, body):
-        if state["ok"] <= 0:
-            return 403, {"error": "forbidden"}
-        state["ok"] -= 1
-        return 200, tfserving_answer(body)
-
+    state, respond = _answers_then_refusal(3, 403, "forbidden")
     with scripted_server(respond) as srv:
         api = _api(tmp_path / "api.toml", srv.url, concurrency=1, params_extra='output_key = "scores"\n')
         code, out, err = _score(run_cli, api, ws, "--budget", "0.008")  # aborted after 3 paid answers
