@@ -48,7 +48,7 @@ def _api(tmp_path, url):
     from evalkit.scoring import load_api_config
 
     path = tmp_path / "api.toml"
-    write_api_file(path, url)
+    write_api_file(path, url, timeout_s=10)  # no faults here: a slow, loaded machine must not cause retries
     text = path.read_text().replace('name = "faulty"', 'name = "drifty"')
     path.write_text(text.replace("price_per_1000 = 2.0\n", 'price_per_1000 = 2.0\nablations = ["grayscale"]\n'))
     return load_api_config(path), path
