@@ -35,7 +35,7 @@ def build_bank(root, *, n_train: int = 60, n_test: int = 20, epochs: int = 20, n
     validation), their pool predictions, and the sets control>grayscale / grayscale>control
     (both seeds of one probe right, both of the other wrong) and "control>rest" (``n_rest``
     other pool images drawn at random: a baseline set)."""
-    from evalkit.artifacts import record_pool
+    from evalkit.artifacts import record_pool, write_evalset
     from evalkit.data.synthetic import make_synthetic_dataset
     from evalkit.probes.predict import predict_pool
     from evalkit.workspace import Workspace, atomic_write_text
@@ -69,8 +69,7 @@ def build_bank(root, *, n_train: int = 60, n_test: int = 20, epochs: int = 20, n
         sid = f"{a}>{b}"
         doc = {"id": sid, "kind": "rest" if b == "rest" else "pair", "probe_a": a, "probe_b": b, "pool": "synthetic/test",
                "indices": idx, "labels": [int(test.labels[i]) for i in idx], "kept": True}
-        atomic_write_text(ws.root / f"sets/{sid}.json", json.dumps(doc))
-        ws.catalog.record("evalset", sid, f"sets/{sid}.json", inputs={"pool": "synthetic/test"})
+        write_evalset(ws, doc, inputs={"pool": "synthetic/test"}, settings={}, meta={})
     split = {"validation": {p: [1] for p in PROBES}, "selection": {p: [0] for p in PROBES}}
     atomic_write_text(ws.root / "sets/discovery.json", json.dumps({"seed_split": split}))
     ws.catalog.record("discovery", "synthetic/test", "sets/discovery.json")
