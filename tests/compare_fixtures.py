@@ -49,11 +49,11 @@ def _profile(spec, st: VerdictSettings) -> dict:
     for cue, score in (("colour", colour), ("fine_texture", texture), ("global_shape", shape)):
         lo, hi = score - half, score + half
         prof[cue] = {"score": score, "lo": lo, "hi": hi, "verdict": relative_verdict(lo, hi, st),
-                     "scale": "relative", "neutral": st.neutral, "components": {}, "_reps": None}
+                     "scale": "relative", "neutral": st.neutral, "components": {}, "_reps": None, "_reps_sampling": None}
     lo, hi = max(0.0, orient - 0.04), orient + 0.05
     prof["orientation"] = {"score": orient, "lo": lo, "hi": hi, "scale": "absolute", "neutral": 0.1,
                            "verdict": "used" if lo > 0.1 else "not used" if hi < 0.1 else "inconclusive",
-                           "components": {}, "_reps": None}
+                           "components": {}, "_reps": None, "_reps_sampling": None}
     return prof
 
 
@@ -136,7 +136,7 @@ def build_compare_workspace(root: Path, *, n_apis: int = 10, n_per_class: int = 
         verdict = verdict_sentence(name, prof, status, near)
         if payload and j == 1:
             verdict += " " + VERDICT_PAYLOAD
-        fp = {"api": name, "cue_profile": {c: {k: v for k, v in d.items() if k != "_reps"} for c, d in prof.items()},
+        fp = {"api": name, "cue_profile": {c: {k: v for k, v in d.items() if not k.startswith("_")} for c, d in prof.items()},
               "status": status["status"], "dominant_cue": status["dominant_cue"], "verdict_detail": status,
               "nearest_probe": near, "correlation_baseline": {"nearest": "control", "r": 0.8},
               "error_consistency": {}, "ablation": {}, "preferences": [], "verdict": verdict,

@@ -43,8 +43,10 @@ def paired_cue_changes(ws, pool: str, docs: list[dict], labels: np.ndarray, runs
                "verdict_a": a["verdict"], "verdict_b": b["verdict"], "scale": b["scale"],
                "diff": None, "lo": None, "hi": None, "p": None, "p_holm": None, "significant": False,
                "changed": False, "reason": None}
-        if a["_reps"] is not None and b["_reps"] is not None and a["scale"] == b["scale"]:
-            d = np.asarray(b["_reps"]) - np.asarray(a["_reps"])
+        # image sampling only: the same classifier twice, so the spread between reference models
+        # (part of each run's own CI) does not enter the change
+        if a["_reps_sampling"] is not None and b["_reps_sampling"] is not None and a["scale"] == b["scale"]:
+            d = np.asarray(b["_reps_sampling"]) - np.asarray(a["_reps_sampling"])
             e = estimate(d)
             p = bootstrap_p(d)
             row.update(diff=_num(e.value), lo=_num(e.lo), hi=_num(e.hi), p=_num(p))

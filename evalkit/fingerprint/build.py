@@ -16,7 +16,7 @@ def fingerprint_from_trials(trials: Trials, name: str, *, n_boot: int = 1000, se
     status = overall(profile)
     near = nearest_probe(trials, reps)
     sentence = verdict_sentence(name, profile, status, near)
-    clean = {n: {k: v for k, v in c.items() if k != "_reps"} for n, c in profile.items()}
+    clean = {n: {k: v for k, v in c.items() if not k.startswith("_")} for n, c in profile.items()}
     return {
         "api": name,
         "n_images": int(trials.index.shape[0]),

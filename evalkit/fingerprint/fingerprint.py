@@ -25,7 +25,8 @@ ABLATIONS = ("grayscale", "channel_permute", "lowpass", "patch_shuffle", "mirror
 # Bumped whenever the verdict's method changes, so recorded fingerprints are recomputed.
 # 2: ablation scores anchored at the blind probes' drop as well as the standard CNNs'.
 # 3: design weights (query planner); verdicts against both anchors (ignored/less/as_much/more).
-METHOD_VERSION = 3
+# 4: cue CIs include the spread between reference models of one recipe (spread.py).
+METHOD_VERSION = 4
 
 
 def _check_name(name: str) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from .cues import CUES, CueSpec
 from .evidence import Replicates, Trials, estimate, pair_preferences, preference_reps, _num
+from .spread import reference_spread, widen
 from .stats import kappa_from_rates
 
 
@@ -80,17 +81,40 @@ def cue_components(spec: CueSpec, trials: Trials, reps: Replicates,
     return abl, prefs
 
 
-def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettings) -> dict:
-    """Score, CI, scale and status of one cue; replicates kept under '_reps'."""
-    abl, prefs = cue_components(spec, trials, reps, st)
+def _combine(abl: list, prefs: list) -> np.ndarray | None:
+    """The cue score's replicates: the mean of the ablation group and the preference group."""
     groups = [np.mean([r for _, r in g], axis=0) for g in (abl, prefs) if g]
+    return np.mean(groups, axis=0) if groups else None
+
+
+def _model_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettings,
+                 components: list[str]) -> float:
+    """Point score of ``trials``' classifier from the named components only (NaN if one is missing)."""
+    abl, prefs = cue_components(spec, trials, reps, st)
+    abl = [(n, r) for n, r in abl if n in components]
+    prefs = [(n, r) for n, r in prefs if n in components]
+    if len(abl) + len(prefs) < len(components):
+        return float("nan")
+    return float(_combine(abl, prefs)[0])
+
+
+def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettings) -> dict:
+    """Score, CI, scale and status of one cue. The CI covers image sampling and the spread between
+    reference models of one recipe (spread.py); replicates are kept under '_reps' (that CI) and
+    '_reps_sampling' (image sampling only, for comparing two runs of one classifier)."""
+    abl, prefs = cue_components(spec, trials, reps, st)
     comps = {name: _num(r[0]) for name, r in abl + prefs}
-    if groups:
-        r = np.mean(groups, axis=0)
-        e = estimate(r)
+    r = _combine(abl, prefs)
+    if r is not None:
+        spread = reference_spread(spec, trials, st, list(comps), _model_score)
+        rv = widen(r, spread, spec.name)
+        e, es = estimate(rv), estimate(r)
         status = relative_verdict(e.lo, e.hi, st)
         return {"score": _num(e.value), "lo": _num(e.lo), "hi": _num(e.hi), "verdict": status,
-                "scale": "relative", "neutral": st.neutral, "components": comps, "_reps": r}
+                "scale": "relative", "neutral": st.neutral, "components": comps,
+                "sampling_ci": [_num(es.lo), _num(es.hi)],
+                "reference_spread": None if spread is None else spread.to_dict(),
+                "_reps": rv, "_reps_sampling": r}
     absolute = [1.0 - reps.kept[t] for t in spec.ablations
                 if t in reps.kept and reps.kept_n[t] >= st.min_n]
     if absolute:
@@ -103,9 +127,11 @@ def cue_score(spec: CueSpec, trials: Trials, reps: Replicates, st: VerdictSettin
                 "scale": "absolute", "neutral": st.absolute_threshold,
                 "components": {f"drop:{t}": _num(1.0 - reps.kept[t][0]) for t in spec.ablations
                                if t in reps.kept},
-                "reference_drop": _num(float(np.mean(ref))) if ref else None, "_reps": r}
+                "reference_drop": _num(float(np.mean(ref))) if ref else None, "_reps": r,
+                "_reps_sampling": r}
     return {"score": None, "lo": None, "hi": None, "verdict": "inconclusive", "scale": "none",
-            "neutral": st.neutral, "components": {}, "reason": "no usable evidence", "_reps": None}
+            "neutral": st.neutral, "components": {}, "reason": "no usable evidence", "_reps": None,
+            "_reps_sampling": None}
 
 
 def relative_verdict(lo: float, hi: float, st: VerdictSettings) -> str:
@@ -216,9 +242,10 @@ def overall(profile: dict[str, dict]) -> dict:
         dominant = deviating[0]
         direction = "more" if rel[dominant]["verdict"] == "more" else "less"
         tie = None
-        if len(deviating) > 1 and rel[deviating[1]]["_reps"] is not None:
+        if len(deviating) > 1 and rel[deviating[1]]["_reps_sampling"] is not None:
             second = deviating[1]
-            e = estimate(np.abs(rel[dominant]["_reps"] - 1.0) - np.abs(rel[second]["_reps"] - 1.0))
+            e = estimate(np.abs(rel[dominant]["_reps_sampling"] - 1.0)
+                         - np.abs(rel[second]["_reps_sampling"] - 1.0))
             tie = second if e.lo <= 0 else None
         rest = deviating[1:]
         return {**base, "status": "biased", "dominant_cue": dominant, "direction": direction,
