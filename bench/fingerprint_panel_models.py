@@ -14,7 +14,11 @@ stratified mini-sets (default 4,000 images, seeds 100+). The bias is induced as 
   partial_grayscale  half of each epoch's training images are grayscale: colour is only
                  partly reliable, so the member loses part of the colour cue, not all of it
   partial_lowpass    a fixed, milder Gaussian blur (sigma 0.8) at the input: part of the
-                 fine texture is gone
+                 fine texture is gone (but this family loses so much more to blur than the
+                 probes that it still depends on fine texture at least as much as the standard
+                 probes do: bench/bench_cue_truth.py, bench/RESULTS.md)
+  half_lowpass   half of each epoch's training images are low-passed (sigma 1.5, the
+                 ablation's own filter): like partial_grayscale, for fine texture
   strong_*       the same bias (or none) on a wider model trained on all 50,000 training
                  images (test accuracy >= 0.75): a stand-in for a real API, far stronger
                  than a 5,000-image probe
@@ -34,9 +38,10 @@ import numpy as np
 PANEL = {"grayscale": "colour", "channel_shift": "colour", "lowpass": "fine_texture",
          "patch_shuffle": "global_shape", "none": None,
          "partial_grayscale": "colour", "partial_lowpass": "fine_texture",
-         "strong_none": None, "strong_partial_grayscale": "colour"}
+         "strong_none": None, "strong_partial_grayscale": "colour",
+         "half_lowpass": "fine_texture"}  # appended: a member's seed is 100 + its position here
 # members whose bias is partial: they must be reported as relying *less* on the cue (not blind)
-PARTIAL = {"partial_grayscale", "partial_lowpass", "strong_partial_grayscale"}
+PARTIAL = {"partial_grayscale", "partial_lowpass", "half_lowpass", "strong_partial_grayscale"}
 STRONG_SETTINGS = dict(train_size=50000, epochs=8, patience=8, batch_size=128, cosine=True)
 
 
@@ -119,6 +124,9 @@ def training_images(kind: str, images: np.ndarray, rng: np.random.Generator) -> 
     elif kind == "partial_grayscale":
         half = rng.uniform(size=len(x)) < 0.5
         x[half] = IMAGE_TRANSFORMS.get("grayscale")(x[half])
+    elif kind == "half_lowpass":
+        half = rng.uniform(size=len(x)) < 0.5
+        x[half] = IMAGE_TRANSFORMS.get("lowpass")(x[half])
     return x
 
 
