@@ -2,6 +2,7 @@
 
 - :func:`mcnemar_exact`: exact two-sided McNemar test, a binomial test on the discordant pairs.
 - :func:`holm`: Holm's step-down adjustment of a family of p-values.
+- :func:`kappa_from_rates` / :func:`kappa_from_counts`: Cohen's kappa on correct/incorrect.
 - :func:`error_consistency`: Cohen's kappa on trial-by-trial correctness (Geirhos et al. 2020,
   "error consistency") with a percentile-bootstrap CI over the images.
 """
@@ -13,7 +14,7 @@ from typing import Sequence
 import numpy as np
 from scipy.stats import binom
 
-__all__ = ["discordant", "mcnemar_exact", "holm", "kappa_from_counts", "error_consistency"]
+__all__ = ["discordant", "mcnemar_exact", "holm", "kappa_from_rates", "kappa_from_counts", "error_consistency"]
 
 
 def discordant(a_correct, b_correct) -> tuple[int, int]:
@@ -50,18 +51,33 @@ def holm(pvalues: Sequence[float | None]) -> list[float | None]:
     return out
 
 
-def kappa_from_counts(n11, n10, n01, n00):
-    """Cohen's kappa of two raters' correct/incorrect: cells both right, only A, only B, both wrong.
+def kappa_from_rates(c_obs, p1, p2):
+    """Cohen's kappa for error consistency (Geirhos et al. 2020) and its maximum, element-wise.
 
-    kappa = (c_obs - c_exp) / (1 - c_exp), c_obs = (n11 + n00) / n, c_exp = pA pB + (1 - pA)(1 - pB).
-    Works element-wise on arrays; NaN where c_exp = 1 (both always right or always wrong)."""
+    c_obs: observed agreement (both right or both wrong); p1, p2: the two accuracies.
+    Returns (kappa, kappa_max), where kappa_max is the largest kappa two observers with these
+    accuracies can reach (observed agreement 1 - |p1 - p2|); NaN where the expected agreement
+    is 1 (both always right or both always wrong)."""
+    c_obs, p1, p2 = (np.asarray(x, dtype=np.float64) for x in (c_obs, p1, p2))
+    c_exp = p1 * p2 + (1 - p1) * (1 - p2)
+    c_max = 1 - np.abs(p1 - p2)
+    den = 1 - c_exp
+    ok = (den > 0) & ~np.isclose(c_exp, 1.0)
+    kappa = np.full(np.broadcast(c_obs, den).shape, np.nan)
+    kmax = np.full(np.broadcast(c_max, den).shape, np.nan)
+    np.divide(c_obs - c_exp, den, out=kappa, where=ok)
+    np.divide(c_max - c_exp, den, out=kmax, where=ok)
+    return kappa, kmax
+
+
+def kappa_from_counts(n11, n10, n01, n00):
+    """Cohen's kappa of two raters' correct/incorrect: cells both right, only A, only B, both wrong
+    (element-wise on arrays; NaN where the expected agreement is 1)."""
     n11, n10, n01, n00 = (np.asarray(x, dtype=np.float64) for x in (n11, n10, n01, n00))
     n = n11 + n10 + n01 + n00
     with np.errstate(invalid="ignore", divide="ignore"):
-        pa, pb = (n11 + n10) / n, (n11 + n01) / n
-        c_obs = (n11 + n00) / n
-        c_exp = pa * pb + (1 - pa) * (1 - pb)
-        return np.where(np.isclose(c_exp, 1.0), np.nan, (c_obs - c_exp) / (1 - c_exp))
+        kappa, _ = kappa_from_rates((n11 + n00) / n, (n11 + n10) / n, (n11 + n01) / n)
+    return kappa
 
 
 def error_consistency(a_correct, b_correct, *, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> dict:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..stats_paired import holm as holm_list
 from ..stats_paired import mcnemar_exact as mcnemar_exact_counts
 
 
@@ -83,13 +84,7 @@ def gap_with_ci(side_a, side_b, *, rng: np.random.Generator, n_boot: int = 1000,
 
 
 def holm(p_values) -> np.ndarray:
-    """Holm-Bonferroni adjusted p-values (family-wise error control over all tested subsets)."""
-    p = np.asarray(p_values, dtype=np.float64)
-    m = p.size
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    adj_sorted = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj_sorted
-    return out
+    """Holm-Bonferroni adjusted p-values as an array (family-wise error control over all tested
+    subsets): :func:`evalkit.stats_paired.holm`, NaN entries left NaN and not counted."""
+    adj = holm_list([float(v) for v in np.asarray(p_values, dtype=np.float64).ravel()])
+    return np.array([np.nan if a is None else a for a in adj], dtype=np.float64)

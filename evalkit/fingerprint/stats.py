@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from ..stats_paired import kappa_from_rates  # noqa: F401  (re-exported: one kappa for the package)
+
 
 def bootstrap_weights(n_items: int, n_boot: int, seed: int) -> np.ndarray:
     """(1 + n_boot, n_items) float64 weights: a row of ones, then multinomial resamples."""
@@ -39,19 +41,6 @@ def percentile_ci(replicates: np.ndarray, level: float = 0.95) -> tuple[float, f
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a])
     return float(lo), float(hi)
-
-
-def kappa_from_rates(c_obs, p1, p2):
-    """Cohen's kappa for error consistency (Geirhos et al. 2020) and its maximum.
-
-    c_obs: observed agreement (both right or both wrong); p1, p2: the two accuracies.
-    Returns (kappa, kappa_max), where kappa_max is the largest kappa two observers with these
-    accuracies can reach (observed agreement 1 - |p1 - p2|).
-    """
-    c_obs, p1, p2 = (np.asarray(x, dtype=np.float64) for x in (c_obs, p1, p2))
-    c_exp = p1 * p2 + (1 - p1) * (1 - p2)
-    c_max = 1 - np.abs(p1 - p2)
-    return ratio(c_obs - c_exp, 1 - c_exp), ratio(c_max - c_exp, 1 - c_exp)
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
