@@ -154,3 +154,21 @@ def test_answer_without_its_labels_field_is_a_retry_not_an_empty_answer(name, bo
              "rekognition": {"Labels": []}}[name]
     out = adapter.parse_response(200, {}, json.dumps(empty).encode(), batch)
     assert [type(o) for o in out] == [ApiAnswer] * n and out[0].labels == ()
+
+
+@pytest.mark.parametrize("vector, expected", [([0.0] * 10, ()),                   # broken model: all zeros
+                                              ([0.1] * 10, ()),                   # uniform
+                                              ([0.4, 0.4] + [0.025] * 8, ()),     # top score tied
+                                              ([0.05] * 3 + [0.55] + [0.05] * 6, "3")])
+def test_score_vectors_that_name_no_class_are_abstentions(vector, expected):
+    """tfserving and kserve-v2 rank score vectors: one that names no class must not become class 0."""
+    tf = _adapter("tfserving", "http://h:8501", model="m")
+    body = json.dumps({"predictions": [vector]}).encode()
+    kv = _kserve().parse_response(200, {}, json.dumps(
+        {"outputs": [{"name": "p", "shape": [1, 10], "datatype": "FP32", "data": vector}]}).encode(), _images(1))
+    for out in (tf.parse_response(200, {}, body, _images(1)), kv):
+        assert isinstance(out[0], ApiAnswer)
+        if expected == ():
+            assert out[0].labels == ()
+        else:
+            assert out[0].labels[0][0] == expected

@@ -9,11 +9,17 @@ from .base import ADAPTERS, Adapter, ApiAnswer, ImageItem, Outcome, PreparedRequ
 
 
 def vector_labels(vector, output_labels, top_k: int) -> tuple[tuple[str, float], ...]:
-    """Rank a probability vector into (label, score) pairs; labels default to the index."""
+    """Rank a probability vector into (label, score) pairs; labels default to the index.
+
+    A vector whose top score is shared by two classes (an all-zero vector from a broken model)
+    names no class and gives no labels: an abstention, not class 0. (A score that is not finite
+    makes the answer malformed: the caller's check turns it into a retry.)"""
     vec = np.asarray(vector, dtype=np.float64).ravel()
     names = list(output_labels) if output_labels else [str(i) for i in range(vec.size)]
     if len(names) != vec.size:
         raise ValueError(f"model returned {vec.size} scores but {len(names)} output_labels are configured")
+    if vec.size > 1 and np.all(np.isfinite(vec)) and np.sum(vec == vec.max()) > 1:
+        return ()
     order = np.argsort(-vec, kind="stable")[:top_k]
     return ranked((names[i], float(vec[i])) for i in order)
 
