@@ -172,3 +172,46 @@ def test_score_vectors_that_name_no_class_are_abstentions(vector, expected):
             assert out[0].labels == ()
         else:
             assert out[0].labels[0][0] == expected
+
+
+def test_a_huge_response_is_dropped_unread_and_retried(tmp_path):
+    """A server that answers with more than [engine] max_response_mb is not read into memory: each
+    such attempt is a retry with a reason; images it never answers normally fail with that reason,
+    the others are scored."""
+    from scoring_servers import tfserving_answer, write_api_file
+
+    from evalkit.scoring import load_api_config, score_api
+    from evalkit.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    write_evalset(ws, "a", range(4))
+
+    def respond(path, headers, body):
+        if len(json.loads(body)["instances"]) == 1:   # the lone last image: always 3 MiB of JSON string
+            return 200, b'{"predictions": "' + b"x" * (3 * 2 ** 20) + b'"}'
+        return 200, tfserving_answer(body)
+
+    with scripted_server(respond) as srv:
+        write_api_file(tmp_path / "api.toml", srv.url, concurrency=1, timeout_s=10, max_retries=1,
+                       extra="batch_size = 3\nmax_response_mb = 1\n")
+        text = (tmp_path / "api.toml").read_text().replace('top_k = 3', 'top_k = 3\noutput_key = "scores"')
+        (tmp_path / "api.toml").write_text(text)
+        cfg = load_api_config(tmp_path / "api.toml")
+        assert cfg.engine.max_response_mb == 1.0
+        doc = json.loads(ws.abspath(score_api(ws, cfg, make_dataset(4), ["a"])).read_text())
+    status = sorted(r["status"] for r in doc["images"])
+    assert status == ["failed", "scored", "scored", "scored"]
+    failed = next(r for r in doc["images"] if r["status"] == "failed")
+    assert "response larger than 1 MiB, dropped unread" in failed["reason"]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan"])
+def test_max_response_mb_must_be_positive_and_finite(tmp_path, value):
+    from scoring_servers import write_api_file
+
+    from evalkit.errors import ConfigError
+    from evalkit.scoring import load_api_config
+
+    write_api_file(tmp_path / "api.toml", "http://127.0.0.1:9", extra=f"max_response_mb = {value}\n")
+    with pytest.raises(ConfigError, match="max_response_mb"):
+        load_api_config(tmp_path / "api.toml")

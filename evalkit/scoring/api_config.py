@@ -42,7 +42,7 @@ _TOP = {"name": str, "adapter": str, "endpoint": str, "model": str, "version": s
         "budget_total": float}
 _ENGINE = {"concurrency": int, "rps": float, "timeout_s": float, "max_retries": int,
            "retry_time_cap_s": float, "backoff_base_s": float, "backoff_max_s": float,
-           "batch_size": int, "max_consecutive_errors": int}
+           "batch_size": int, "max_consecutive_errors": int, "max_response_mb": float}
 _IMAGE = {"format": str, "resize": int}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
@@ -60,6 +60,9 @@ class EngineSettings:
     #: stop the run (error, exit 2) after this many transport errors in a row (no HTTP answer; a
     #: request already in flight at the previous error does not count: one stall is one error)
     max_consecutive_errors: int = 5
+    #: a response body larger than this (MiB) is dropped unread and retried: a server that sends
+    #: gigabytes must not exhaust memory (a batch of 64 1000-class score vectors is ~2 MiB)
+    max_response_mb: float = 32.0
 
 
 @dataclass(frozen=True)
@@ -222,7 +225,7 @@ def check_endpoint(endpoint: str, where: str) -> str:
 
 
 def _check_engine(e: EngineSettings, where: str) -> None:
-    for key in ("rps", "timeout_s"):
+    for key in ("rps", "timeout_s", "max_response_mb"):
         value = getattr(e, key)
         if not math.isfinite(value) or value <= 0:
             raise ConfigError(f"[engine] {key} must be a finite number > 0, got {value!r}", path=where)

@@ -171,7 +171,8 @@ class ScoringEngine:
         try:
             resp = self._session().request(req.method, req.url, headers=dict(req.headers),
                                            data=req.body_bytes(), timeout=self.settings.timeout_s,
-                                           allow_redirects=False)
+                                           allow_redirects=False, stream=True)
+            content = _read_capped(resp, int(self.settings.max_response_mb * 2 ** 20))
         except requests.RequestException as exc:
             detail = redact(str(exc), self.credentials)[:200]
             reason = f"{type(exc).__name__}: {detail}"
@@ -187,7 +188,12 @@ class ScoringEngine:
             return [RetrySignal(reason)] * len(batch), time.monotonic() - t0
         with self._count_lock:
             self._transport_errors = 0
-        body = redact_bytes(resp.content, self._secrets) if self._secrets else resp.content
+        if content is None:
+            return ([RetrySignal(f"HTTP {resp.status_code} response larger than "
+                                 f"{self.settings.max_response_mb:g} MiB, dropped unread "
+                                 "(raise [engine] max_response_mb if the API's answers are that large)")]
+                    * len(batch), time.monotonic() - t0)
+        body = redact_bytes(content, self._secrets) if self._secrets else content
         headers = resp.headers if not self._secrets else CaseInsensitiveDict(
             {k: redact_text(v, self._secrets) for k, v in resp.headers.items()})
         outcomes = self.adapter.parse_response(resp.status_code, headers, body, batch)
@@ -254,3 +260,20 @@ class ScoringEngine:
             self._pause(delay)
             pending = [item for item, _ in retry]
         return done
+
+
+def _read_capped(resp: requests.Response, limit: int) -> bytes | None:
+    """The response body, or None (connection closed) once it grows beyond ``limit`` bytes."""
+    length = resp.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        resp.close()
+        return None
+    chunks, size = [], 0
+    for chunk in resp.iter_content(chunk_size=1 << 16):
+        size += len(chunk)
+        if size > limit:
+            resp.close()
+            return None
+        chunks.append(chunk)
+    resp.close()
+    return b"".join(chunks)
