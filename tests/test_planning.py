@@ -156,3 +156,54 @@ def test_without_cues_the_planner_still_estimates_pool_accuracy(world):
     res = QueryPlanner(bare, max_queries=400, n_boot=50).run(ask)
     assert 350 <= calls["n"] <= 400 and all(t == "" for _, t in calls["sent"])
     assert res.accuracy is not None and res.accuracy.lo <= truth <= res.accuracy.hi
+
+
+def _cue(rs: np.ndarray, noise: np.ndarray) -> dict:
+    from evalkit.fingerprint.evidence import estimate
+    from evalkit.fingerprint.verdict import VerdictSettings, relative_verdict
+
+    r = rs + noise
+    e = estimate(r)
+    return {"_reps": r, "_reps_sampling": rs, "scale": "relative", "score": e.value, "lo": e.lo,
+            "hi": e.hi, "verdict": relative_verdict(e.lo, e.hi, VerdictSettings())}
+
+
+def _reps(centre: float, sd: float, seed: int, n: int = 2000) -> np.ndarray:
+    x = centre + sd * np.random.default_rng(seed).standard_normal(n + 1)
+    x[0] = centre
+    return x
+
+
+def _noise(scale: float, seed: int, n: int = 2000) -> np.ndarray:
+    z = scale * np.random.default_rng(seed).standard_t(3, size=n + 1)
+    z[0] = 0.0
+    return z
+
+
+def test_a_cue_the_reference_spread_keeps_open_is_undecidable():
+    """Point estimate 0.8, sampling nearly exact, reference spread wide: no number of queries
+    decides it, so the planner stops spending on it."""
+    from evalkit.fingerprint.verdict import VerdictSettings
+    from evalkit.planning.planner import cue_state
+
+    s = cue_state(_cue(_reps(0.8, 0.01, 1), _noise(0.15, 2)), VerdictSettings())
+    assert s["verdict"] == "inconclusive" and s["floor"] == "inconclusive" and s["undecidable"]
+    # the same reference spread with a sampling error that still dominates: keep asking
+    s = cue_state(_cue(_reps(0.8, 0.5, 1), _noise(0.15, 2)), VerdictSettings())
+    assert s["floor"] is None and not s["undecidable"]
+
+
+def test_the_99_percent_margin_widens_only_the_sampling_part():
+    """Heavy-tailed reference spread (t, 3 df) and a verdict clear on both sampling levels: decided.
+    A 99% percentile of the summed replicates would stretch the t tails and call it open."""
+    from evalkit.fingerprint.stats import percentile_ci
+    from evalkit.fingerprint.verdict import VerdictSettings, relative_verdict
+    from evalkit.planning.planner import cue_state
+
+    c = _cue(_reps(0.6, 0.04, 3), _noise(0.1, 4))
+    s = cue_state(c, VerdictSettings())
+    assert s["verdict"] == "less" and s["verdict99"] == "less" and s["decided"]
+    assert relative_verdict(*percentile_ci(c["_reps"], level=0.99), VerdictSettings()) != "less"
+    # a sampling error large enough that 1.31x of it reaches the standard level: not decided yet
+    s = cue_state(_cue(_reps(0.7, 0.13, 3), _noise(0.02, 4)), VerdictSettings())
+    assert s["verdict"] == "less" and s["verdict99"] != "less" and not s["decided"]

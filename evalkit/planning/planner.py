@@ -5,10 +5,13 @@ pool (clean images: the full-set accuracy estimate) and shares the rest of its r
 between the cues; each cue draws eval-set images by informativeness (design.py) and asks for
 the clean image and the cue's ablated copies; half of a cue's share goes to clean images of its
 standard-vs-blind preference sets, spread evenly over the sets. After each round the fingerprint evidence is
-recomputed with design weights; a cue is *decided* when its verdict is not inconclusive and the
-99% CI gives the same verdict as the 95% CI (a margin against stopping on a lucky round).
-Later rounds go to undecided cues only; the planner stops when every cue is decided or the
-budget is spent. Answers already known (cache, earlier runs) cost nothing.
+recomputed with design weights; a cue is *decided* when its verdict is not inconclusive and
+stays the same with a 99% instead of a 95% image-sampling interval (a margin against stopping on
+a lucky round), and *undecidable* when even a sampling error of 0 would leave it inconclusive at
+the current point estimate (the cue's CI also holds the spread between reference models, which
+no number of queries narrows: more probe seeds do). Later rounds go to undecided cues only; the
+planner stops when every cue is decided or undecidable, or the budget is spent. Answers already
+known (cache, earlier runs) cost nothing.
 """
 from __future__ import annotations
 
@@ -54,23 +57,42 @@ def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_an
         ablation_weights={t: ledger.weights(trials.index, t) for t in trials.model_ablation})
 
 
+SAMPLING_MARGIN = 2.5758 / 1.9600   # z(0.995) / z(0.975): a 99% sampling interval inside a 95% one
+
+
 def cue_status(trials: Trials, st: VerdictSettings, n_boot: int, seed: int) -> dict[str, dict]:
-    """cue -> {verdict, verdict99, decided, score, lo, hi} from weighted trials."""
+    """cue -> {verdict, verdict99, floor, decided, undecidable, score, lo, hi} from weighted trials
+    (see :func:`cue_state`)."""
     reps = compute_replicates(trials, n_boot=n_boot, seed=seed)
-    out = {}
-    for cue, c in cue_profile(trials, reps, st).items():
-        r = c.get("_reps")
-        v99 = "inconclusive"
-        if r is not None:
-            lo, hi = percentile_ci(r, level=0.99)
-            if c["scale"] == "relative":
-                v99 = relative_verdict(lo, hi, st)
-            else:
-                thr = st.absolute_threshold
-                v99 = "used" if lo > thr else "not used" if hi < thr else "inconclusive"
-        out[cue] = {"verdict": c["verdict"], "verdict99": v99, "score": c["score"], "lo": c["lo"],
-                    "hi": c["hi"], "decided": c["verdict"] != "inconclusive" and v99 == c["verdict"]}
-    return out
+    return {cue: cue_state(c, st) for cue, c in cue_profile(trials, reps, st).items()}
+
+
+def cue_state(c: dict, st: VerdictSettings) -> dict:
+    """Whether one cue (a ``cue_profile`` entry) is decided, or cannot be decided by more queries.
+
+    ``verdict99``: the verdict with the image-sampling error 1.31x larger (a 99% instead of a 95%
+    sampling interval; the spread between reference models stays at 95%). ``floor``: the verdict
+    that infinitely many queries would give at the current point estimate (sampling error 0, the
+    reference spread alone), judged once the image-sampling interval is narrower than the
+    reference spread's (before that, more answers can still move the point estimate and change
+    which components count); when it is inconclusive, more queries cannot decide the cue."""
+    r, rs = c.get("_reps"), c.get("_reps_sampling")
+    v99, floor = "inconclusive", None
+    if r is not None:
+        noise = r - rs
+        lo, hi = percentile_ci(rs[0] + SAMPLING_MARGIN * (rs - rs[0]) + noise)
+        if c["scale"] == "relative":
+            v99 = relative_verdict(lo, hi, st)
+            f_lo, f_hi = percentile_ci(rs[0] + noise)
+            s_lo, s_hi = percentile_ci(rs)
+            if np.any(noise[1:] != 0) and s_hi - s_lo < f_hi - f_lo:
+                floor = relative_verdict(f_lo, f_hi, st)
+        else:
+            thr = st.absolute_threshold
+            v99 = "used" if lo > thr else "not used" if hi < thr else "inconclusive"
+    return {"verdict": c["verdict"], "verdict99": v99, "floor": floor, "score": c["score"],
+            "lo": c["lo"], "hi": c["hi"], "decided": c["verdict"] != "inconclusive" and v99 == c["verdict"],
+            "undecidable": floor == "inconclusive"}
 
 
 class QueryPlanner:
@@ -114,7 +136,8 @@ class QueryPlanner:
         if answers:
             status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
         for r in range(self.rounds):
-            undecided = [c for c in self.cues if not status.get(c, {}).get("decided")]
+            undecided = [c for c in self.cues if not (status.get(c, {}).get("decided")
+                                                       or status.get(c, {}).get("undecidable"))]
             if not undecided and (first_round + r > 0 or not self.accuracy_queries()):
                 stopped = "decided"
                 break
@@ -155,11 +178,14 @@ class QueryPlanner:
             rounds.append({"round": first_round + r + 1, "accuracy_draws": n_acc, "cue_draws": per_cue,
                            "queries": int(paid), "requests": len(new),
                            "verdicts": {c: s["verdict"] for c, s in status.items()},
-                           "decided": [c for c, s in status.items() if s["decided"]]})
+                           "decided": [c for c, s in status.items() if s["decided"]],
+                           "undecidable": [c for c, s in status.items() if s["undecidable"]]})
             echo(f"round {first_round + r + 1}: {paid} queries; "
-                 + ", ".join(f"{c} {s['verdict']}{'' if s['decided'] else ' (undecided)'}" for c, s in status.items()))
+                 + ", ".join(f"{c} {s['verdict']}" + ("" if s["decided"] else " (more queries cannot decide it)"
+                                                   if s["undecidable"] else " (undecided)")
+                            for c, s in status.items()))
         else:
-            if all(status.get(c, {}).get("decided") for c in self.cues):
+            if all(status.get(c, {}).get("decided") or status.get(c, {}).get("undecidable") for c in self.cues):
                 stopped = "decided"
             elif remaining <= 0:
                 stopped = "budget"
