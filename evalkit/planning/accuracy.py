@@ -4,7 +4,9 @@ Post-stratified estimator: the pool is cut into strata (class x probe-difficulty
 ``design.difficulty_strata``); within a stratum the answered images' correctness is averaged
 with their design weights (Hajek ratio), and strata are combined by their pool sizes. Every
 answer the planner bought on a clean image counts, whichever design drew it. The CI is a
-percentile bootstrap that resamples the answered images within each stratum.
+percentile bootstrap that resamples the answered images within each class (collapsed strata: a
+class x difficulty stratum holds only a few answers, and resampling within it understated the
+spread; bench/RESULTS.md, "Query budget").
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class PoolAccuracy:
         return {"acc": round(self.acc, 6), "lo": round(self.lo, 6), "hi": round(self.hi, 6),
                 "n_answered": self.n_answered, "n_pool": self.n_pool,
                 "method": "post-stratified by class x probe difficulty, design-weighted, "
-                          "stratified bootstrap 95% CI",
+                          "bootstrap 95% CI resampling within class",
                 "per_class": {name(k): {"acc": round(a, 6), "lo": round(lo, 6), "hi": round(hi, 6), "n": n}
                               for k, (a, lo, hi, n) in self.per_class.items()}}
 
@@ -53,25 +55,32 @@ def estimate_pool_accuracy(ledger: DrawLedger, answers: dict[int, int | None], l
     size = np.bincount(strata, minlength=n_strata).astype(np.float64)
     rng = np.random.default_rng(seed)
     means = np.full((1 + n_boot, n_strata), np.nan)
-    for h in range(n_strata):
-        sel = np.flatnonzero(strata[idx] == h)
-        if not sel.size:
-            continue
-        boot = np.ones((1 + n_boot, sel.size))
-        boot[1:] = rng.multinomial(sel.size, np.full(sel.size, 1.0 / sel.size), size=n_boot)
-        ww = boot * w[sel]
-        den = ww.sum(axis=1)
-        means[:, h] = np.divide(ww @ correct[sel], den, out=np.full(den.shape, np.nan), where=den > 0)
     classes = np.unique(labels)
+    # the bootstrap resamples a class's answers together (collapsed strata): strata of a few
+    # answers each would make a within-stratum bootstrap too narrow
+    for k in classes:
+        in_k = np.flatnonzero(labels[idx] == k)
+        if not in_k.size:
+            continue
+        boot = np.ones((1 + n_boot, in_k.size))
+        boot[1:] = rng.multinomial(in_k.size, np.full(in_k.size, 1.0 / in_k.size), size=n_boot)
+        for h in np.unique(strata[idx[in_k]]):
+            cols = np.flatnonzero(strata[idx[in_k]] == h)
+            sel = in_k[cols]
+            ww = boot[:, cols] * w[sel]
+            den = ww.sum(axis=1)
+            means[:, h] = np.divide(ww @ correct[sel], den, out=np.full(den.shape, np.nan), where=den > 0)
     per_class, class_means = {}, []
     for k in classes:
         hs = np.unique(strata[labels == k])
         m = means[:, hs]
-        have = np.isfinite(m[0])
-        if not have.any():
+        if not np.isfinite(m[0]).any():
             return None
-        # a stratum without answers borrows its class's other strata (size-weighted)
-        fill = np.nansum(m * size[hs], axis=1) / size[hs][have].sum()
+        # a stratum without answers (in the data or in a resample) borrows its class's other
+        # strata (size-weighted)
+        have = np.isfinite(m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fill = np.nansum(m * size[hs], axis=1) / (have * size[hs]).sum(axis=1)
         m = np.where(np.isfinite(m), m, fill[:, None])
         cm = (m * size[hs]).sum(axis=1) / size[hs].sum()
         lo, hi = percentile_ci(cm)
