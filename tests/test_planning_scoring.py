@@ -111,6 +111,11 @@ def test_planner_shares_the_lock_the_spend_ledger_budget_total_and_fail_fast(ban
             with pytest.raises(UserError, match="another run is scoring this API"):
                 score_api(ws, cfg, ds, max_queries=60)
         assert srv.n_requests == 0
+        lines = []                 # the dry run shows the cap that budget_total puts on the plan
+        score_api(ws, cfg, ds, max_queries=60, dry_run=True, echo=lines.append)
+        assert any("budget_total 0.05 leaves 0.05" in ln for ln in lines), lines
+        assert any("caps this run at 25 paid queries (of the plan's 60)" in ln for ln in lines), lines
+        assert srv.n_requests == 0
         score_api(ws, cfg, ds, max_queries=60)  # budget_total 0.05 at 2.0 per 1000: 25 paid queries
         doc = json.loads((ws.root / "scores" / "planned" / "scores.json").read_text())
         assert srv.n_requests == 25 and doc["spent_cost"] == pytest.approx(0.05)

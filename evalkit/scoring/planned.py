@@ -156,10 +156,13 @@ def _run_planner(ws, engine, config, split, pool, sets, ablations, data, mapper,
     plan = ScoringPlan(config.name, tuple(s["id"] for s in sets), pool, int(data.population.size),
                        tuple(ablations), 0, 0, remaining, remaining, config.price_per_1000,
                        remaining * config.price_per_1000 / 1000, remaining * config.price_per_1000 / 1000)
+    cap = run_query_cap(engine, config, budget, echo)   # --budget and budget_total, also in --dry-run
+    if cap is not None and cap < remaining:
+        echo(f"  the budget caps this run at {cap} paid queries (of the plan's {remaining})")
     if dry_run:
         return plan
     _preflight(adapter, ImageItem("preflight", split.images[0]), credentials, config)
-    ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, run_query_cap(engine, config, budget, echo),
+    ask = PlannedAsk(engine, split.images, config.seed, mapper, adapter, cap,
                      lambda im, t, seed, idx: ablate_pool_images(t, im, idx, seed=seed))
     result = planner.run(ask, ledger=ledger, answers=answers, ablation_answers=abl, spent=spent,
                          first_round=done_rounds, echo=echo)
