@@ -106,13 +106,21 @@ def test_score_ends_every_image_failed_with_a_reason(tmp_path, answer):
     assert all(want in r["reason"] for r in doc["images"]), doc["images"][0]["reason"]
 
 
+def _scores_api_file(path, url, **kw) -> None:
+    """A tfserving API file for ``scoring_servers.tfserving_answer`` (scores under "scores")."""
+    from scoring_servers import write_api_file
+
+    write_api_file(path, url, **kw)
+    path.write_text(path.read_text().replace('top_k = 3', 'top_k = 3\noutput_key = "scores"'))
+
+
 def test_one_stall_that_times_out_every_request_in_flight_does_not_stop_the_run(tmp_path):
     """8 requests in flight all time out together (one stall of the server): one failure wave,
     not 8 transport errors in a row; the retries are answered and every image is scored."""
     import threading
     import time
 
-    from scoring_servers import tfserving_answer, write_api_file
+    from scoring_servers import tfserving_answer
 
     from evalkit.scoring import load_api_config, score_api
     from evalkit.workspace import Workspace
@@ -130,10 +138,8 @@ def test_one_stall_that_times_out_every_request_in_flight_does_not_stop_the_run(
         return 200, tfserving_answer(body)
 
     with scripted_server(respond) as srv:
-        write_api_file(tmp_path / "api.toml", srv.url, concurrency=8, timeout_s=0.3, max_retries=4,
-                       extra='batch_size = 1\n')
-        text = (tmp_path / "api.toml").read_text().replace('top_k = 3', 'top_k = 3\noutput_key = "scores"')
-        (tmp_path / "api.toml").write_text(text)
+        _scores_api_file(tmp_path / "api.toml", srv.url, concurrency=8, timeout_s=0.3, max_retries=4,
+                         extra='batch_size = 1\n')
         doc = json.loads(ws.abspath(score_api(ws, load_api_config(tmp_path / "api.toml"), make_dataset(16),
                                               ["a"])).read_text())
     assert [r["status"] for r in doc["images"]] == ["scored"] * 16
@@ -178,7 +184,7 @@ def test_a_huge_response_is_dropped_unread_and_retried(tmp_path):
     """A server that answers with more than [engine] max_response_mb is not read into memory: each
     such attempt is a retry with a reason; images it never answers normally fail with that reason,
     the others are scored."""
-    from scoring_servers import tfserving_answer, write_api_file
+    from scoring_servers import tfserving_answer
 
     from evalkit.scoring import load_api_config, score_api
     from evalkit.workspace import Workspace
@@ -192,10 +198,8 @@ def test_a_huge_response_is_dropped_unread_and_retried(tmp_path):
         return 200, tfserving_answer(body)
 
     with scripted_server(respond) as srv:
-        write_api_file(tmp_path / "api.toml", srv.url, concurrency=1, timeout_s=10, max_retries=1,
-                       extra="batch_size = 3\nmax_response_mb = 1\n")
-        text = (tmp_path / "api.toml").read_text().replace('top_k = 3', 'top_k = 3\noutput_key = "scores"')
-        (tmp_path / "api.toml").write_text(text)
+        _scores_api_file(tmp_path / "api.toml", srv.url, concurrency=1, timeout_s=10, max_retries=1,
+                         extra="batch_size = 3\nmax_response_mb = 1\n")
         cfg = load_api_config(tmp_path / "api.toml")
         assert cfg.engine.max_response_mb == 1.0
         doc = json.loads(ws.abspath(score_api(ws, cfg, make_dataset(4), ["a"])).read_text())
