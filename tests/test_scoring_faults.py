@@ -18,6 +18,7 @@ from scoring_servers import (FaultPlan, comparable, make_dataset, running_server
                              write_api_file, write_evalset)
 
 N = 2000
+SLOW_S, TIMEOUT_S = 2.0, 1.0   # a planted slow answer, and the client's timeout
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 
@@ -41,8 +42,10 @@ def test_2000_images_under_faults_end_scored_or_failed_with_reason(tmp_path, dat
 
     ws = Workspace(tmp_path / "ws")
     write_evalset(ws, "all", range(N))
-    with running_server(FaultPlan(), slow_s=0.5) as srv:
-        write_api_file(tmp_path / "api.toml", srv.url, max_retries=2, timeout_s=0.25)
+    # slow answers take 2 s against a 1 s timeout: a normal answer on a loaded machine keeps ~1 s
+    # of slack, so only the planted slow faults time out
+    with running_server(FaultPlan(), slow_s=SLOW_S) as srv:
+        write_api_file(tmp_path / "api.toml", srv.url, max_retries=2, timeout_s=TIMEOUT_S)
         art = score_api(ws, load_api_config(tmp_path / "api.toml"), dataset, ["all"])
         doc = _scores(ws, art)
         assert len(doc["images"]) == N and sorted(r["index"] for r in doc["images"]) == list(range(N))
@@ -94,15 +97,15 @@ def test_sigkill_midway_then_resume_equals_uninterrupted_and_resends_nothing_ans
     # the uninterrupted reference run, against its own server (fresh request counts)
     ref_ws = Workspace(tmp_path / "ref")
     write_evalset(ref_ws, "all", range(N))
-    with running_server(FaultPlan(), slow_s=0.5) as srv:
-        write_api_file(tmp_path / "ref.toml", srv.url, max_retries=5)
+    with running_server(FaultPlan(), slow_s=SLOW_S) as srv:
+        write_api_file(tmp_path / "ref.toml", srv.url, max_retries=5, timeout_s=TIMEOUT_S)
         reference = _scores(ref_ws, score_api(ref_ws, load_api_config(tmp_path / "ref.toml"), dataset, ["all"]))
     assert all(r["status"] == "scored" for r in reference["images"])  # faults stop after 3 attempts
 
     ws = Workspace(tmp_path / "ws")
     write_evalset(ws, "all", range(N))
-    with running_server(FaultPlan(), slow_s=0.5) as srv:
-        write_api_file(tmp_path / "api.toml", srv.url, max_retries=5)
+    with running_server(FaultPlan(), slow_s=SLOW_S) as srv:
+        write_api_file(tmp_path / "api.toml", srv.url, max_retries=5, timeout_s=TIMEOUT_S)
         code = _CHILD.format(tests=str(Path(__file__).parent), ws=str(ws.root), api=str(tmp_path / "api.toml"), n=N)
         child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120
@@ -111,7 +114,7 @@ def test_sigkill_midway_then_resume_equals_uninterrupted_and_resends_nothing_ans
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         assert child.returncode == -signal.SIGKILL, child.stderr.read().decode()[-2000:]
-        time.sleep(0.6)  # let requests in flight at the kill finish on the server side
+        time.sleep(SLOW_S + 0.1)  # let requests in flight at the kill finish on the server side
         con = sqlite3.connect(ws.root / "scores" / "cache.sqlite")
         stored = {h for (h,) in con.execute("SELECT image_hash FROM responses")}
         con.close()
