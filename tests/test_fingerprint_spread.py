@@ -82,3 +82,11 @@ def test_widen_keeps_row_zero_and_is_reproducible():
     assert a[0] == reps[0] and np.array_equal(a, b)
     assert np.std(a[1:]) > np.std(reps[1:]) + 0.05
     assert s.scale == pytest.approx(0.1 * np.sqrt(1.5))
+
+
+def test_the_sentence_says_when_the_seed_spread_is_unknown(trials):
+    one = dataclasses.replace(trials, probes={p: c[:1] for p, c in trials.probes.items()},
+                              probe_ablation={t: {p: c[:1] for p, c in d.items()}
+                                              for t, d in trials.probe_ablation.items()})
+    assert "spread between probe seeds is unknown" in fingerprint_from_trials(one, "m", n_boot=100)["verdict"]
+    assert "spread between probe seeds is unknown" not in fingerprint_from_trials(trials, "m", n_boot=100)["verdict"]

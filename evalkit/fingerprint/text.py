@@ -61,6 +61,9 @@ def verdict_sentence(name: str, profile: dict, status: dict, nearest: dict) -> s
             text += " " + "; ".join(_cue_clause(CUES.get(n), profile[n]) for n in settled) + "."
     for n in status["unusual_reliance"]:
         text += f" Unlike a standard CNN, it depends on {CUES.get(n).label} ({_ci(profile[n])} of accuracy lost)."
+    if any(profile[n]["score"] is not None and profile[n].get("reference_spread", False) is None for n in rel):
+        text += (" These CIs cover the sampling of images only: with one held-out seed per probe the "
+                 "spread between probe seeds is unknown (train more seeds to include it).")
     if nearest.get("name"):
         if nearest["verdict"] == "clear":
             text += (f" Nearest probe: {nearest['name']} (margin {nearest['margin']:.3f} over "
