@@ -40,9 +40,14 @@ class PoolAccuracy:
 
 
 def estimate_pool_accuracy(ledger: DrawLedger, answers: dict[int, int | None], labels: np.ndarray,
-                           strata: np.ndarray, *, n_boot: int = 1000, seed: int = 0) -> PoolAccuracy | None:
+                           strata: np.ndarray, *, n_boot: int = 1000, seed: int = 0,
+                           resample_within: str = "class") -> PoolAccuracy | None:
     """Accuracy of the answers (``{pool index: class | None}``, None = abstained = wrong) on the
-    whole pool; None when no stratum of some class has an answer."""
+    whole pool; None when no stratum of some class has an answer. ``resample_within``: 'class'
+    (collapsed strata, the default) or 'stratum' (the narrower within-stratum bootstrap, kept
+    as the baseline of bench/bench_pool_accuracy.py)."""
+    if resample_within not in ("class", "stratum"):
+        raise ValueError(f"resample_within must be 'class' or 'stratum', got {resample_within!r}")
     idx = np.array(sorted(int(i) for i in answers), dtype=np.int64)
     if idx.size == 0:
         return None
@@ -58,8 +63,9 @@ def estimate_pool_accuracy(ledger: DrawLedger, answers: dict[int, int | None], l
     classes = np.unique(labels)
     # the bootstrap resamples a class's answers together (collapsed strata): strata of a few
     # answers each would make a within-stratum bootstrap too narrow
-    for k in classes:
-        in_k = np.flatnonzero(labels[idx] == k)
+    groups = labels if resample_within == "class" else strata
+    for k in np.unique(groups):
+        in_k = np.flatnonzero(groups[idx] == k)
         if not in_k.size:
             continue
         boot = np.ones((1 + n_boot, in_k.size))
