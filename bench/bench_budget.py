@@ -100,12 +100,13 @@ def local_answers(model_file: Path, images: np.ndarray) -> np.ndarray:
     return load_classifier(model_file).predict(images).argmax(1)
 
 
-def planner_run(data, oracle, budget: int, seed: int):
+def planner_run(data, oracle, budget: int, seed: int, accuracy_share: float | None = None):
     from evalkit.fingerprint import fingerprint_from_trials
     from evalkit.planning import QueryPlanner
-    from evalkit.planning.planner import weighted_trials
+    from evalkit.planning.planner import ACCURACY_SHARE, weighted_trials
 
-    res = QueryPlanner(data, max_queries=budget, seed=seed, n_boot=300).run(oracle)
+    share = ACCURACY_SHARE if accuracy_share is None else accuracy_share
+    res = QueryPlanner(data, max_queries=budget, seed=seed, n_boot=300, accuracy_share=share).run(oracle)
     fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
                                  "m", n_boot=1000, seed=seed)
     return res.spent_queries, fp, res.accuracy
@@ -149,6 +150,8 @@ def main(argv=None) -> int:
     ap.add_argument("--members", default="", help="comma-separated kinds/probes (default: all found)")
     ap.add_argument("--data", default=None)
     ap.add_argument("--tag", default="all", help="results go to OUT/results-TAG.json")
+    ap.add_argument("--baseline-share", type=float, default=None,
+                    help="also run the planner at 1,000 queries with this accuracy share (a baseline row)")
     ap.add_argument("--summarize", action="store_true",
                     help="only print the tables from every OUT/results-*.json (no scoring)")
     args = ap.parse_args(argv)
@@ -230,6 +233,14 @@ def main(argv=None) -> int:
                 rands.append({"queries": q, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
                               "acc": list(acc)})
             row["budgets"][b] = {"planner": plans, "random": rands}
+            if b == 1000 and args.baseline_share is not None:
+                base = []
+                for s in range(args.planner_seeds):
+                    q, fp, acc = planner_run(data, oracle, b, s, args.baseline_share)
+                    base.append({"queries": q, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
+                                 "wording_true": wording_true(fp),
+                                 "acc": None if acc is None else [acc.acc, acc.lo, acc.hi]})
+                row["budgets"][b][f"planner, accuracy share {args.baseline_share:g}"] = base
             g = [p["grade"] for p in plans]
             print(f"  budget {b}: planner grades {g}, random right {sum(r['grade'] == 'right' for r in rands)}"
                   f"/{len(rands)}", flush=True)
@@ -254,12 +265,20 @@ def summary_lines(rows: list[dict], budgets) -> list[str]:
                    f"{a['grade']} | {' / '.join(s['verdicts'][c] for c in RELATIVE)} ({s['queries']} q) | {s['grade']} | "
                    f"{r['truth_acc']:.3f} | {pa.get('acc', float('nan')):.3f} [{pa.get('lo', float('nan')):.3f}, "
                    f"{pa.get('hi', float('nan')):.3f}] |")
+    served = [r["served_1000"]["grade"] for r in rows]
+    all_grades = [r["all"]["grade"] for r in rows]
+    out += ["", f"All queries: {all_grades.count('right')} right, {all_grades.count('inconclusive')} inconclusive, "
+            f"{all_grades.count('wrong')} wrong; words true to the CIs {sum(r['all']['wording_true'] for r in rows)}/{len(rows)}. "
+            f"Served planner runs at 1,000: {served.count('right')} right, {served.count('inconclusive')} inconclusive, "
+            f"{served.count('wrong')} wrong; regressions {sum(a == 'right' and g != 'right' for a, g in zip(all_grades, served))}; "
+            f"words true to the CIs {sum(r['served_1000']['wording_true'] for r in rows)}/{len(rows)}."]
     out += ["", "| budget | method | mean queries | cue verdicts agreeing with all-queries | all three agree | right | "
             "inconclusive | wrong | regressions (right in all-queries, not right here) | acc MAE (points) | "
             "acc CI coverage | mean CI width |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b in budgets:
-        for method in ("planner", "random"):
-            runs = [(r, x) for r in rows for x in r["budgets"][b][method]]
+        methods = dict.fromkeys(m for r in rows for m in r["budgets"][b])
+        for method in methods:
+            runs = [(r, x) for r in rows for x in r["budgets"][b].get(method, [])]
             if not runs:
                 continue
             agree = [np.mean([x["verdicts"][c] == r["all"]["verdicts"][c] for c in RELATIVE]) for r, x in runs]

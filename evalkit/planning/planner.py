@@ -57,6 +57,11 @@ def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_an
         ablation_weights={t: ledger.weights(trials.index, t) for t in trials.model_ablation})
 
 
+# Share of the budget for the full-pool accuracy sample. An expected absolute error of ~2 points
+# (MAE ~ 0.8 sd) needs sd <= 2.5 points, i.e. ~400 simple random answers at p = 0.5, or ~300 with
+# the stratification and the cue answers helping (bench/bench_pool_accuracy.py measured sd 2.3-2.6
+# points with 200): 30% of a 1,000-query budget.
+ACCURACY_SHARE = 0.3
 SAMPLING_MARGIN = 2.5758 / 1.9600   # z(0.995) / z(0.975): a 99% sampling interval inside a 95% one
 
 
@@ -100,7 +105,7 @@ class QueryPlanner:
     ``seed`` and the round number, so the same budget and answers give the same plan."""
 
     def __init__(self, data: PlanningData, *, max_queries: int, rounds: int = 4,
-                 accuracy_share: float = 0.2, defensive: float = 0.3, seed: int = 0,
+                 accuracy_share: float = ACCURACY_SHARE, defensive: float = 0.3, seed: int = 0,
                  n_boot: int = 300, settings: VerdictSettings | None = None):
         if max_queries < 0 or rounds < 1 or not 0 <= accuracy_share < 1 or not 0 < defensive <= 1:
             raise ValueError("max_queries >= 0, rounds >= 1, 0 <= accuracy_share < 1, 0 < defensive <= 1")
