@@ -207,3 +207,21 @@ def test_the_99_percent_margin_widens_only_the_sampling_part():
     # a sampling error large enough that 1.31x of it reaches the standard level: not decided yet
     s = cue_state(_cue(_reps(0.7, 0.13, 3), _noise(0.02, 4)), VerdictSettings())
     assert s["verdict"] == "less" and s["verdict99"] != "less" and not s["decided"]
+
+
+@pytest.mark.parametrize("share", [0.2, 0.3, 0.5])
+def test_the_accuracy_sample_is_its_share_of_the_whole_budget(world, share):
+    # the share comes off the top of the budget (not out of round 1's quarter), and the cue
+    # rounds share the rest
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES["grayscale"], model_seed=21)
+    planner = QueryPlanner(data, max_queries=1000, accuracy_share=share, n_boot=50)
+    res = planner.run(ask)
+    first = res.rounds[0]
+    assert first["accuracy_draws"] == int(share * 1000)
+    clean_pool = {i for i, t in calls["sent"][:first["requests"]] if t == ""}
+    assert len(clean_pool) >= int(share * 1000) * 0.9     # few duplicates among the draws
+    assert first["cue_draws"] and res.queries <= 1000
+    from evalkit.planning import plan_summary
+    lines = plan_summary(planner, 1.5)
+    assert f"round 1: {int(share * 1000)} clean pool images" in lines[1]
+    assert f"about {int((1000 - int(share * 1000)) // 4)} queries each" in lines[-1]

@@ -1,13 +1,13 @@
 """The query planner: send in rounds, update every cue's CI, spend where a verdict is undecided.
 
-Round 1 spends ``accuracy_share`` of the budget on a difficulty-stratified sample of the whole
-pool (clean images: the full-set accuracy estimate) and shares the rest of its round budget
-between the cues; each cue draws eval-set images by informativeness (design.py) and asks for
-the clean image and the cue's ablated copies; half of a cue's share goes to clean images of its
-standard-vs-blind preference sets, spread evenly over the sets. After each round the fingerprint evidence is
-recomputed with design weights; a cue is *decided* when its verdict is not inconclusive and
-stays the same with a 99% instead of a 95% image-sampling interval (a margin against stopping on
-a lucky round), and *undecidable* when even a sampling error of 0 would leave it inconclusive at
+Round 1 spends ``accuracy_share`` of the whole budget on a difficulty-stratified sample of the
+pool (clean images: the full-set accuracy estimate); the rest is shared by the rounds, and a
+round's share by the cues still undecided. Each cue draws eval-set images by informativeness
+(design.py) and asks for the clean image and the cue's ablated copies; half of a cue's share
+goes to clean images of its standard-vs-blind preference sets, spread evenly over the sets.
+After each round the fingerprint evidence is recomputed with design weights; a cue is *decided*
+when its verdict is not inconclusive and stays the same with a 99% instead of a 95%
+image-sampling interval (a margin against stopping on a lucky round), and *undecidable* when even a sampling error of 0 would leave it inconclusive at
 the current point estimate (the cue's CI also holds the spread between reference models, which
 no number of queries narrows: more probe seeds do). Later rounds go to undecided cues only; the
 planner stops when every cue is decided or undecidable, or the budget is spent. Answers already
@@ -150,15 +150,15 @@ class QueryPlanner:
                 stopped = "budget"
                 break
             rng = np.random.default_rng([self.seed, first_round + r])
-            budget = remaining // (self.rounds - r)
             requests: list[Request] = []
             n_acc = 0
             if first_round + r == 0:
-                # no cue to decide (no ablations): the whole budget goes to the accuracy sample
-                n_acc = min(self.accuracy_queries(), budget) if self.cues else remaining
+                # the accuracy sample comes off the top of the whole budget, the rounds share the
+                # rest; no cue to decide (no ablations): the whole budget goes to the sample
+                n_acc = min(self.accuracy_queries(), remaining) if self.cues else remaining
                 drawn = ledger.accuracy_draws(rng, strata, neyman_allocation(strata, d.difficulty, d.labels, n_acc))
                 requests += [(int(i), "") for i in drawn]
-                budget -= n_acc
+            budget = (remaining - n_acc) // (self.rounds - r)
             per_cue = {}
             for c in undecided if budget > 0 else []:
                 abls = d.cue_ablations[c]
@@ -209,12 +209,11 @@ def plan_summary(planner: QueryPlanner, price_per_1000: float, spent: int = 0) -
     if spent:
         lines.append(f"  continues this API's earlier plan, which has spent {spent} of max_queries "
                      f"{planner.max_queries}" + ("" if remaining else ": nothing left to send; raise --max-queries"))
-    budget = remaining // planner.rounds
-    if spent == 0:
-        n_acc = min(planner.accuracy_queries(), budget)
+    n_acc = min(planner.accuracy_queries(), remaining) if spent == 0 else 0
+    if n_acc:
         lines.append(f"  round 1: {n_acc} clean pool images for the full-set accuracy "
                      f"(stratified by class x probe difficulty)")
-        budget -= n_acc
+    budget = (remaining - n_acc) // planner.rounds
     cues = planner.cues
     for c in cues:
         abls = d.cue_ablations[c]
@@ -224,6 +223,6 @@ def plan_summary(planner: QueryPlanner, price_per_1000: float, spent: int = 0) -
         n = (share - n_pref) // (1 + len(abls))
         lines.append(f"  round 1: {c}: {n} images x (clean + {', '.join(abls)}) = {n * (1 + len(abls))} queries"
                      + (f" + {n_pref} clean images of its {len(sets)} preference sets" if n_pref else ""))
-    lines.append(f"  rounds 2-{planner.rounds}: about {remaining // planner.rounds} queries each, shared by the "
+    lines.append(f"  rounds 2-{planner.rounds}: about {budget} queries each, shared by the "
                  "cues still undecided; stops early when every cue is decided")
     return lines
