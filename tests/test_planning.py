@@ -193,6 +193,19 @@ def test_a_cue_the_reference_spread_keeps_open_is_undecidable():
     assert s["floor"] is None and not s["undecidable"]
 
 
+def test_a_cue_is_undecidable_only_if_no_point_in_its_sampling_interval_decides_it():
+    """Point estimate 0.75 with the reference spread alone straddles the neutral and the standard
+    level; but with a sampling sd of 0.1 the estimate may still move to ~0.55, where the same
+    spread says 'less': keep asking. With a sampling sd of 0.01 it cannot move: undecidable."""
+    from evalkit.fingerprint.verdict import VerdictSettings
+    from evalkit.planning.planner import cue_state
+
+    open_ = cue_state(_cue(_reps(0.75, 0.1, 5), _noise(0.1, 6)), VerdictSettings())
+    assert open_["verdict"] == "inconclusive" and open_["floor"] == "open" and not open_["undecidable"]
+    shut = cue_state(_cue(_reps(0.75, 0.01, 5), _noise(0.1, 6)), VerdictSettings())
+    assert shut["floor"] == "inconclusive" and shut["undecidable"]
+
+
 def test_the_99_percent_margin_widens_only_the_sampling_part():
     """Heavy-tailed reference spread (t, 3 df) and a verdict clear on both sampling levels: decided.
     A 99% percentile of the summed replicates would stretch the t tails and call it open."""

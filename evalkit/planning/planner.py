@@ -7,10 +7,11 @@ round's share by the cues still undecided. Each cue draws eval-set images by inf
 goes to clean images of its standard-vs-blind preference sets, spread evenly over the sets.
 After each round the fingerprint evidence is recomputed with design weights; a cue is *decided*
 when its verdict is not inconclusive and stays the same with a 99% instead of a 95%
-image-sampling interval (a margin against stopping on a lucky round), and *undecidable* when even a sampling error of 0 would leave it inconclusive at
-the current point estimate (the cue's CI also holds the spread between reference models, which
-no number of queries narrows: more probe seeds do). Later rounds go to undecided cues only; the
-planner stops when every cue is decided or undecidable, or the budget is spent. Answers already
+image-sampling interval (a margin against stopping on a lucky round), and *undecidable* when
+even a sampling error of 0 would leave it inconclusive at every point estimate inside its 95%
+sampling interval (the cue's CI also holds the spread between reference models, which no number
+of queries narrows: more probe seeds do). Later rounds go to undecided cues only; the planner
+stops when every cue is decided or undecidable, or the budget is spent. Answers already
 known (cache, earlier runs) cost nothing.
 """
 from __future__ import annotations
@@ -80,7 +81,9 @@ def cue_state(c: dict, st: VerdictSettings) -> dict:
     that infinitely many queries would give at the current point estimate (sampling error 0, the
     reference spread alone), judged once the image-sampling interval is narrower than the
     reference spread's (before that, more answers can still move the point estimate and change
-    which components count); when it is inconclusive, more queries cannot decide the cue."""
+    which components count), and 'open' when some point estimate inside the 95% sampling interval
+    would be decided by the reference spread alone; when it is inconclusive, more queries cannot
+    decide the cue."""
     r, rs = c.get("_reps"), c.get("_reps_sampling")
     v99, floor = "inconclusive", None
     if r is not None:
@@ -92,6 +95,12 @@ def cue_state(c: dict, st: VerdictSettings) -> dict:
             s_lo, s_hi = percentile_ci(rs)
             if np.any(noise[1:] != 0) and s_hi - s_lo < f_hi - f_lo:
                 floor = relative_verdict(f_lo, f_hi, st)
+                # more answers move the point estimate within its sampling interval: the cue is
+                # undecidable only when no point there would be decided by the reference spread
+                centres = np.linspace(s_lo, s_hi, 21)
+                if any(relative_verdict(f_lo + c - rs[0], f_hi + c - rs[0], st) != "inconclusive"
+                       for c in centres):
+                    floor = "open"
         else:
             thr = st.absolute_threshold
             v99 = "used" if lo > thr else "not used" if hi < thr else "inconclusive"
