@@ -84,6 +84,9 @@ def main(argv=None) -> int:
     probe_kept: dict[str, list[dict]] = {}
     t0 = time.time()
     for probe in reference_probes():
+        if not (args.bank / "models" / probe).is_dir():
+            print(f"probe {probe}: not in the bank", flush=True)
+            continue
         for d in sorted((args.bank / "models" / probe).glob("seed*")):
             m = load_probe_model(ws, probe, int(d.name.removeprefix("seed")))
             probe_kept.setdefault(probe, []).append(
