@@ -106,9 +106,10 @@ def planner_run(data, oracle, budget: int, seed: int, accuracy_share: float | No
     from evalkit.planning.planner import ACCURACY_SHARE, weighted_trials
 
     share = ACCURACY_SHARE if accuracy_share is None else accuracy_share
-    res = QueryPlanner(data, max_queries=budget, seed=seed, n_boot=300, accuracy_share=share).run(oracle)
+    res = QueryPlanner(data, max_queries=budget, seed=seed, accuracy_share=share).run(oracle)
+    # as fingerprint_api computes it after a planned scoring: 1,000 replicates, seed 0
     fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
-                                 "m", n_boot=1000, seed=seed)
+                                 "m", n_boot=1000, seed=0)
     return res.spent_queries, fp, res.accuracy
 
 

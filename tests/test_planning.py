@@ -238,3 +238,12 @@ def test_the_accuracy_sample_is_its_share_of_the_whole_budget(world, share):
     lines = plan_summary(planner, 1.5)
     assert f"round 1: {int(share * 1000)} clean pool images" in lines[1]
     assert f"about {int((1000 - int(share * 1000)) // 4)} queries each" in lines[-1]
+
+
+def test_the_planner_judges_with_the_fingerprints_own_bootstrap(world):
+    """The verdicts the planner stops on are the ones the fingerprint (1,000 replicates, seed 0,
+    as fingerprint_api) reports on the same answers."""
+    data, ask, _, _, _ = sim_bank(world, SIM_PROBES["blur"], model_seed=8)
+    res = QueryPlanner(data, max_queries=800, seed=3).run(ask)
+    fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers), "m")
+    assert res.verdicts == {c: p["verdict"] for c, p in fp["cue_profile"].items()}

@@ -115,12 +115,15 @@ class QueryPlanner:
 
     def __init__(self, data: PlanningData, *, max_queries: int, rounds: int = 4,
                  accuracy_share: float = ACCURACY_SHARE, defensive: float = 0.3, seed: int = 0,
-                 n_boot: int = 300, settings: VerdictSettings | None = None):
+                 n_boot: int = 1000, boot_seed: int = 0, settings: VerdictSettings | None = None):
         if max_queries < 0 or rounds < 1 or not 0 <= accuracy_share < 1 or not 0 < defensive <= 1:
             raise ValueError("max_queries >= 0, rounds >= 1, 0 <= accuracy_share < 1, 0 < defensive <= 1")
         self.data, self.max_queries, self.rounds = data, int(max_queries), int(rounds)
         self.accuracy_share, self.defensive, self.seed = accuracy_share, defensive, seed
-        self.n_boot, self.settings = n_boot, settings or VerdictSettings()
+        # the fingerprint's own bootstrap (fingerprint_api: 1,000 replicates, seed 0), so a cue the
+        # planner calls decided has the verdict the report shows (with 300 replicates the heavy
+        # tails of the reference spread moved a CI end across a level between the two)
+        self.n_boot, self.boot_seed, self.settings = n_boot, boot_seed, settings or VerdictSettings()
 
     @property
     def cues(self) -> list[str]:
@@ -148,7 +151,7 @@ class QueryPlanner:
         remaining, paid_now, rounds, status = self.max_queries - spent, 0, [], {}
         stopped = "rounds"
         if answers:
-            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
+            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.boot_seed)
         for r in range(self.rounds):
             undecided = [c for c in self.cues if not (status.get(c, {}).get("decided")
                                                        or status.get(c, {}).get("undecidable"))]
@@ -188,7 +191,7 @@ class QueryPlanner:
                 (answers if t == "" else abl[t])[int(i)] = label
             remaining -= paid
             paid_now += paid
-            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.seed)
+            status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.boot_seed)
             rounds.append({"round": first_round + r + 1, "accuracy_draws": n_acc, "cue_draws": per_cue,
                            "queries": int(paid), "requests": len(new),
                            "verdicts": {c: s["verdict"] for c, s in status.items()},
