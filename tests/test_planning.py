@@ -247,3 +247,40 @@ def test_the_planner_judges_with_the_fingerprints_own_bootstrap(world):
     res = QueryPlanner(data, max_queries=800, seed=3).run(ask)
     fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers), "m")
     assert res.verdicts == {c: p["verdict"] for c, p in fp["cue_profile"].items()}
+
+
+def test_an_undecidable_cue_ranks_the_spending_but_does_not_end_the_plan(world, monkeypatch):
+    """'Undecidable' is judged from the answers so far (and their sampling error): by default the
+    planner keeps spending the budget on such cues; it stops early only on decided verdicts.
+    ``stop_undecidable=True`` restores the early stop."""
+    import evalkit.planning.planner as planner_mod
+
+    def all_undecidable(trials, st, n_boot, seed):
+        return {c: {"verdict": "inconclusive", "decided": False, "undecidable": True} for c in CUES.names()}
+
+    monkeypatch.setattr(planner_mod, "cue_status", all_undecidable)
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES["control"], model_seed=31)
+    res = QueryPlanner(data, max_queries=800).run(ask)
+    assert len(res.rounds) == 4 and res.stopped == "rounds" and res.spent_queries > 700
+    stopped = QueryPlanner(data, max_queries=800, stop_undecidable=True).run(ask)
+    assert len(stopped.rounds) == 1 and stopped.stopped == "decided"
+
+
+def test_rounds_top_up_repeated_draws_so_the_budget_is_spent(world, monkeypatch):
+    """Draws are with replacement and favour informative images, so on a small eval set a round's
+    draws repeat; the planner tops up until the budget goes to unasked images (never beyond it)."""
+    import evalkit.planning.planner as planner_mod
+
+    def all_open(trials, st, n_boot, seed):
+        return {c: {"verdict": "inconclusive", "decided": False, "undecidable": False} for c in CUES.names()}
+
+    monkeypatch.setattr(planner_mod, "cue_status", all_open)
+    data, ask, calls, _, _ = sim_bank(world, SIM_PROBES["control"], model_seed=32)
+    possible = data.population.size * (1 + len({t for a in data.cue_ablations.values() for t in a}))
+    budget = min(1200, possible // 2)
+    res = QueryPlanner(data, max_queries=budget).run(ask)
+    assert budget * 0.95 <= res.spent_queries <= budget and len(set(calls["sent"])) == len(calls["sent"])
+    monkeypatch.setattr(planner_mod, "TOP_UPS", 0)
+    calls["sent"].clear()
+    short = QueryPlanner(data, max_queries=budget).run(ask)
+    assert short.spent_queries < res.spent_queries

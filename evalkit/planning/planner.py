@@ -10,9 +10,12 @@ when its verdict is not inconclusive and stays the same with a 99% instead of a 
 image-sampling interval (a margin against stopping on a lucky round), and *undecidable* when
 even a sampling error of 0 would leave it inconclusive at every point estimate inside its 95%
 sampling interval (the cue's CI also holds the spread between reference models, which no number
-of queries narrows: more probe seeds do). Later rounds go to undecided cues only; the planner
-stops when every cue is decided or undecidable, or the budget is spent. Answers already
-known (cache, earlier runs) cost nothing.
+of queries narrows: more probe seeds do). Later rounds go to the undecided cues, and to the
+undecidable ones only when no undecided cue is left: "undecidable" is itself judged from a sample
+(on the demo-scale bank, stopping on it cost regressions at 2,000 queries, bench/RESULTS.md), so
+the planner stops early only when every cue is decided; otherwise it spends the budget
+(``stop_undecidable=True`` also stops when every open cue is undecidable). Answers already known
+(cache, earlier runs) cost nothing.
 """
 from __future__ import annotations
 
@@ -63,6 +66,7 @@ def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_an
 # the stratification and the cue answers helping (bench/bench_pool_accuracy.py measured sd 2.3-2.6
 # points with 200): 30% of a 1,000-query budget.
 ACCURACY_SHARE = 0.3
+TOP_UPS = 20                        # further draws per round while its share is not yet sent
 SAMPLING_MARGIN = 2.5758 / 1.9600   # z(0.995) / z(0.975): a 99% sampling interval inside a 95% one
 
 
@@ -115,7 +119,8 @@ class QueryPlanner:
 
     def __init__(self, data: PlanningData, *, max_queries: int, rounds: int = 4,
                  accuracy_share: float = ACCURACY_SHARE, defensive: float = 0.3, seed: int = 0,
-                 n_boot: int = 1000, boot_seed: int = 0, settings: VerdictSettings | None = None):
+                 n_boot: int = 1000, boot_seed: int = 0, stop_undecidable: bool = False,
+                 settings: VerdictSettings | None = None):
         if max_queries < 0 or rounds < 1 or not 0 <= accuracy_share < 1 or not 0 < defensive <= 1:
             raise ValueError("max_queries >= 0, rounds >= 1, 0 <= accuracy_share < 1, 0 < defensive <= 1")
         self.data, self.max_queries, self.rounds = data, int(max_queries), int(rounds)
@@ -124,6 +129,7 @@ class QueryPlanner:
         # planner calls decided has the verdict the report shows (with 300 replicates the heavy
         # tails of the reference spread moved a CI end across a level between the two)
         self.n_boot, self.boot_seed, self.settings = n_boot, boot_seed, settings or VerdictSettings()
+        self.stop_undecidable = stop_undecidable
 
     @property
     def cues(self) -> list[str]:
@@ -131,6 +137,25 @@ class QueryPlanner:
 
     def strata(self) -> np.ndarray:
         return difficulty_strata(self.data.labels, self.data.difficulty)
+
+    def _cue_requests(self, rng, ledger: DrawLedger, cues: list[str], budget: int, per_cue: dict) -> list[Request]:
+        """Draw ``budget`` queries' worth for ``cues`` (an equal share each; half of a share to
+        clean preference-set images when the cue has sets); counts go to ``per_cue``."""
+        d, requests = self.data, []
+        for c in cues if budget > 0 else []:
+            abls = d.cue_ablations[c]
+            share = budget // len(cues)
+            sets = d.preference_sets.get(c, [])
+            n_pref = share // 2 if sets else 0       # clean images of the preference sets
+            n = (share - n_pref) // (1 + len(abls))  # images with the cue's ablated copies
+            drawn = ledger.cue_draws(rng, d.population, d.labels, d.informativeness[c], n, abls, self.defensive)
+            requests += [(int(i), v) for i in drawn for v in ("", *abls)]
+            if n_pref:
+                requests += [(int(i), "") for i in ledger.set_draws(rng, sets, n_pref)]
+            got = per_cue.setdefault(c, {"ablation_draws": 0, "preference_draws": 0})
+            got["ablation_draws"] += int(n)
+            got["preference_draws"] += int(n_pref)
+        return requests
 
     def accuracy_queries(self) -> int:
         return int(self.accuracy_share * self.max_queries)
@@ -153,8 +178,12 @@ class QueryPlanner:
         if answers:
             status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.boot_seed)
         for r in range(self.rounds):
-            undecided = [c for c in self.cues if not (status.get(c, {}).get("decided")
-                                                       or status.get(c, {}).get("undecidable"))]
+            open_cues = [c for c in self.cues if not status.get(c, {}).get("decided")]
+            undecided = [c for c in open_cues if not status.get(c, {}).get("undecidable")]
+            if not undecided and not self.stop_undecidable:
+                # "undecidable" is judged from the answers so far, with their own sampling error:
+                # it ranks the cues, it does not end the plan while budget is left
+                undecided = open_cues
             if not undecided and (first_round + r > 0 or not self.accuracy_queries()):
                 stopped = "decided"
                 break
@@ -171,20 +200,22 @@ class QueryPlanner:
                 drawn = ledger.accuracy_draws(rng, strata, neyman_allocation(strata, d.difficulty, d.labels, n_acc))
                 requests += [(int(i), "") for i in drawn]
             budget = (remaining - n_acc) // (self.rounds - r)
-            per_cue = {}
-            for c in undecided if budget > 0 else []:
-                abls = d.cue_ablations[c]
-                share = budget // len(undecided)
-                sets = d.preference_sets.get(c, [])
-                n_pref = share // 2 if sets else 0       # clean images of the preference sets
-                n = (share - n_pref) // (1 + len(abls))  # images with the cue's ablated copies
-                drawn = ledger.cue_draws(rng, d.population, d.labels, d.informativeness[c], n, abls,
-                                         self.defensive)
-                requests += [(int(i), v) for i in drawn for v in ("", *abls)]
-                if n_pref:
-                    requests += [(int(i), "") for i in ledger.set_draws(rng, sets, n_pref)]
-                per_cue[c] = {"ablation_draws": int(n), "preference_draws": int(n_pref)}
+            per_cue: dict[str, dict] = {}
+            requests += self._cue_requests(rng, ledger, undecided, budget, per_cue)
             new = list(dict.fromkeys(q for q in requests if q not in asked))
+            # draws are with replacement, so a round's requests repeat earlier ones (often on a
+            # small eval set): top up with further draws, recorded like the first, until the
+            # round's share is sent or the draws stop finding unasked images
+            for _ in range(TOP_UPS):
+                short = n_acc + budget - len(new)
+                if short < len(undecided) * (1 + max((len(d.cue_ablations[c]) for c in undecided), default=0)):
+                    break
+                seen = asked.union(new)
+                more = list(dict.fromkeys(q for q in self._cue_requests(rng, ledger, undecided, short, per_cue)
+                                          if q not in seen))
+                new += more
+                if not more:
+                    break
             got, paid = ask(new)
             asked.update(new)
             for (i, t), label in got.items():
@@ -202,7 +233,8 @@ class QueryPlanner:
                                                    if s["undecidable"] else " (undecided)")
                             for c, s in status.items()))
         else:
-            if all(status.get(c, {}).get("decided") or status.get(c, {}).get("undecidable") for c in self.cues):
+            if all(status.get(c, {}).get("decided") or (self.stop_undecidable and status.get(c, {}).get("undecidable"))
+                   for c in self.cues):
                 stopped = "decided"
             elif remaining <= 0:
                 stopped = "budget"
