@@ -8,9 +8,12 @@ all-queries run); those answers, and the member's local predictions for clean po
 an oracle, so planner rules can be compared without serving anything again. Each variant runs
 with the same planner seeds in the same process; the grading is bench_budget.py's. Variants:
 
-- ``current``: the planner as it is (tops up repeated draws, stops early only on decided cues);
-- ``stop-undecidable, no top-up``: the rules before commit c63a7c0 (a round sends only its first
-  draws, and the plan ends once every cue is decided or judged undecidable).
+- ``current``: the planner as it is (tops up repeated draws, stops early only on decided cues,
+  takes no stop decision on a cue that still lacks a component);
+- ``no completeness rule (c63a7c0)``: decides on a cue's score even while a component of it has
+  fewer than ``min_n`` answers;
+- ``stop-undecidable, no top-up (691d3cc)``: also a round sends only its first draws, and the
+  plan ends once every cue is decided or judged undecidable.
 
 Prints one table (mean queries, cue-verdict agreement with all queries, right / inconclusive /
 wrong, regressions) and writes OUT/replay-TAG.json; ``--summarize A.json B.json`` prints the
@@ -26,21 +29,25 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_budget import ABLATIONS, RELATIVE, grade, local_answers, members, verdicts_of  # noqa: E402
 
-VARIANTS = {"current": {"stop_undecidable": False, "top_ups": None},
-            "stop-undecidable, no top-up": {"stop_undecidable": True, "top_ups": 0}}
+VARIANTS = {"current": {"stop_undecidable": False, "top_ups": None, "completeness": True},
+            "no completeness rule (c63a7c0)": {"stop_undecidable": False, "top_ups": None, "completeness": False},
+            "stop-undecidable, no top-up (691d3cc)": {"stop_undecidable": True, "top_ups": 0, "completeness": False}}
 
 
 def replay(data, oracle, budget: int, seed: int, variant: dict) -> tuple[int, dict]:
+    import evalkit.planning.cue_state as state_mod
     import evalkit.planning.planner as planner_mod
     from evalkit.fingerprint import fingerprint_from_trials
 
-    default = planner_mod.TOP_UPS
-    planner_mod.TOP_UPS = default if variant["top_ups"] is None else variant["top_ups"]
+    top_ups, missing = planner_mod.TOP_UPS, state_mod.missing_components
+    planner_mod.TOP_UPS = top_ups if variant["top_ups"] is None else variant["top_ups"]
+    if not variant["completeness"]:
+        state_mod.missing_components = lambda *a: []
     try:
         res = planner_mod.QueryPlanner(data, max_queries=budget, seed=seed,
                                        stop_undecidable=variant["stop_undecidable"]).run(oracle)
     finally:
-        planner_mod.TOP_UPS = default
+        planner_mod.TOP_UPS, state_mod.missing_components = top_ups, missing
     fp = fingerprint_from_trials(planner_mod.weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
                                  "m", n_boot=1000, seed=0)
     return res.spent_queries, verdicts_of(fp)

@@ -100,12 +100,12 @@ def test_informative_selection_keeps_cis_honest(world):
 
 
 def test_pool_accuracy_from_few_answers_covers_the_truth(world):
+    # one estimate's sd is ~0.025 here: judge five planner seeds, not one draw
     data, ask, _, truth, _ = sim_bank(world, SIM_PROBES["blur"], model_seed=21)
-    res = QueryPlanner(data, max_queries=600, n_boot=100).run(ask)
-    acc = res.accuracy
-    assert acc is not None and acc.lo <= truth <= acc.hi
-    assert abs(acc.acc - truth) < 0.04 and acc.hi - acc.lo < 0.15
-    assert set(acc.per_class) == set(range(10))
+    accs = [QueryPlanner(data, max_queries=600, n_boot=100, seed=s).run(ask).accuracy for s in range(5)]
+    assert all(a is not None and a.hi - a.lo < 0.15 and set(a.per_class) == set(range(10)) for a in accs)
+    assert np.mean([abs(a.acc - truth) for a in accs]) < 0.025
+    assert sum(a.lo <= truth <= a.hi for a in accs) >= 4
 
 
 def test_stratified_estimate_is_unbiased_over_repeats(world):
@@ -284,3 +284,21 @@ def test_rounds_top_up_repeated_draws_so_the_budget_is_spent(world, monkeypatch)
     calls["sent"].clear()
     short = QueryPlanner(data, max_queries=budget).run(ask)
     assert short.spent_queries < res.spent_queries
+
+
+def test_a_cue_missing_a_component_for_want_of_answers_is_neither_decided_nor_undecidable(world):
+    """With a handful of answers every cue lacks ablation components (fewer than min_n images),
+    so no stop decision is taken on the partial score; a larger budget fills them in."""
+    from evalkit.fingerprint.verdict import VerdictSettings
+    from evalkit.planning.cue_state import cue_status
+
+    data, ask, _, _, _ = sim_bank(world, SIM_PROBES["grayscale"], model_seed=41)
+    small = QueryPlanner(data, max_queries=80, rounds=1, accuracy_share=0.0, n_boot=100).run(ask)
+    status = cue_status(weighted_trials(data, small.ledger, small.answers, small.ablation_answers),
+                        VerdictSettings(), 100, 0)
+    for cue, s in status.items():
+        assert s["missing"] and not s["decided"] and not s["undecidable"], cue
+    big = QueryPlanner(data, max_queries=1500, n_boot=100).run(ask)
+    status = cue_status(weighted_trials(data, big.ledger, big.answers, big.ablation_answers),
+                        VerdictSettings(), 100, 0)
+    assert not [m for m in status["colour"]["missing"] if m.startswith("ablation:")]

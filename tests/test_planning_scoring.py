@@ -17,7 +17,9 @@ def _config(tmp_path, url, name="faulty"):
     from evalkit.scoring import load_api_config
 
     path = tmp_path / "api.toml"
-    write_api_file(path, url)
+    # a generous timeout: these tests count requests, and a 0.25 s timeout under CPU load makes
+    # the client retry requests the server did receive (tests/test_scoring_faults.py covers that)
+    write_api_file(path, url, timeout_s=10)
     text = path.read_text().replace('price_per_1000 = 2.0\n', 'price_per_1000 = 2.0\n' + ABL)
     text = text.replace('name = "faulty"', f'name = "{name}"')
     path.write_text(text)

@@ -6,6 +6,7 @@ verdict as sending everything, and estimate the API's accuracy on the whole pool
                   informativeness from the probes' answers on clean and ablated images
   design.py       class-balanced importance draws and the design weights they imply
   accuracy.py     full-pool and per-class accuracy (post-stratified by probe difficulty)
+  cue_state.py    when a cue is decided, undecidable, or still missing evidence
   planner.py      the rounds: send, update every cue's CI, spend where a verdict is undecided
 """
 from .accuracy import PoolAccuracy, estimate_pool_accuracy

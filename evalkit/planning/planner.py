@@ -10,7 +10,8 @@ when its verdict is not inconclusive and stays the same with a 99% instead of a 
 image-sampling interval (a margin against stopping on a lucky round), and *undecidable* when
 even a sampling error of 0 would leave it inconclusive at every point estimate inside its 95%
 sampling interval (the cue's CI also holds the spread between reference models, which no number
-of queries narrows: more probe seeds do). Later rounds go to the undecided cues, and to the
+of queries narrows: more probe seeds do); neither while a component of the cue still lacks
+answers (cue_state.py). Later rounds go to the undecided cues, and to the
 undecidable ones only when no undecided cue is left: "undecidable" is itself judged from a sample
 (on the demo-scale bank, stopping on it cost regressions at 2,000 queries, bench/RESULTS.md), so
 the planner stops early only when every cue is decided; otherwise it spends the budget
@@ -25,11 +26,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..fingerprint.evidence import Trials, compute_replicates
+from ..fingerprint.evidence import Trials
 from ..fingerprint.inputs import build_trials
-from ..fingerprint.stats import percentile_ci
-from ..fingerprint.verdict import VerdictSettings, cue_profile, relative_verdict
+from ..fingerprint.verdict import VerdictSettings
 from .accuracy import PoolAccuracy, estimate_pool_accuracy
+from .cue_state import SAMPLING_MARGIN, cue_state, cue_status  # noqa: F401  (re-exported)
 from .design import DrawLedger, difficulty_strata, neyman_allocation
 from .population import PlanningData
 
@@ -67,50 +68,6 @@ def weighted_trials(data: PlanningData, ledger: DrawLedger, answers, ablation_an
 # points with 200): 30% of a 1,000-query budget.
 ACCURACY_SHARE = 0.3
 TOP_UPS = 20                        # further draws per round while its share is not yet sent
-SAMPLING_MARGIN = 2.5758 / 1.9600   # z(0.995) / z(0.975): a 99% sampling interval inside a 95% one
-
-
-def cue_status(trials: Trials, st: VerdictSettings, n_boot: int, seed: int) -> dict[str, dict]:
-    """cue -> {verdict, verdict99, floor, decided, undecidable, score, lo, hi} from weighted trials
-    (see :func:`cue_state`)."""
-    reps = compute_replicates(trials, n_boot=n_boot, seed=seed)
-    return {cue: cue_state(c, st) for cue, c in cue_profile(trials, reps, st).items()}
-
-
-def cue_state(c: dict, st: VerdictSettings) -> dict:
-    """Whether one cue (a ``cue_profile`` entry) is decided, or cannot be decided by more queries.
-
-    ``verdict99``: the verdict with the image-sampling error 1.31x larger (a 99% instead of a 95%
-    sampling interval; the spread between reference models stays at 95%). ``floor``: the verdict
-    that infinitely many queries would give at the current point estimate (sampling error 0, the
-    reference spread alone), judged once the image-sampling interval is narrower than the
-    reference spread's (before that, more answers can still move the point estimate and change
-    which components count), and 'open' when some point estimate inside the 95% sampling interval
-    would be decided by the reference spread alone; when it is inconclusive, more queries cannot
-    decide the cue."""
-    r, rs = c.get("_reps"), c.get("_reps_sampling")
-    v99, floor = "inconclusive", None
-    if r is not None:
-        noise = r - rs
-        lo, hi = percentile_ci(rs[0] + SAMPLING_MARGIN * (rs - rs[0]) + noise)
-        if c["scale"] == "relative":
-            v99 = relative_verdict(lo, hi, st)
-            f_lo, f_hi = percentile_ci(rs[0] + noise)
-            s_lo, s_hi = percentile_ci(rs)
-            if np.any(noise[1:] != 0) and s_hi - s_lo < f_hi - f_lo:
-                floor = relative_verdict(f_lo, f_hi, st)
-                # more answers move the point estimate within its sampling interval: the cue is
-                # undecidable only when no point there would be decided by the reference spread
-                centres = np.linspace(s_lo, s_hi, 21)
-                if any(relative_verdict(f_lo + c - rs[0], f_hi + c - rs[0], st) != "inconclusive"
-                       for c in centres):
-                    floor = "open"
-        else:
-            thr = st.absolute_threshold
-            v99 = "used" if lo > thr else "not used" if hi < thr else "inconclusive"
-    return {"verdict": c["verdict"], "verdict99": v99, "floor": floor, "score": c["score"],
-            "lo": c["lo"], "hi": c["hi"], "decided": c["verdict"] != "inconclusive" and v99 == c["verdict"],
-            "undecidable": floor == "inconclusive"}
 
 
 class QueryPlanner:
