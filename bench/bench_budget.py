@@ -100,13 +100,28 @@ def local_answers(model_file: Path, images: np.ndarray) -> np.ndarray:
     return load_classifier(model_file).predict(images).argmax(1)
 
 
-def planner_run(data, oracle, budget: int, seed: int, accuracy_share: float | None = None):
+def served_ablations(scores: dict) -> dict[str, dict[int, int]]:
+    """transform -> {pool index: label} of the answers a scores.json holds for ablated images."""
+    return {t: {int(r["index"]): r["label"] for r in rs if r["status"] == "scored"}
+            for t, rs in scores["ablations"].items()}
+
+
+def make_oracle(clean: np.ndarray, abl: dict):
+    """A planner ``ask``: clean images from local predictions, ablated ones from served answers
+    (requests for ablated images never served get no answer); every request is paid."""
+    def oracle(requests):
+        got = {(i, t): (int(clean[i]) if t == "" else abl[t].get(i, -1)) for i, t in requests}
+        return {q: v for q, v in got.items() if v != -1}, len(requests)
+    return oracle
+
+
+def planner_run(data, oracle, budget: int, seed: int, accuracy_share: float | None = None, **planner_kw):
     from evalkit.fingerprint import fingerprint_from_trials
     from evalkit.planning import QueryPlanner
     from evalkit.planning.planner import ACCURACY_SHARE, weighted_trials
 
     share = ACCURACY_SHARE if accuracy_share is None else accuracy_share
-    res = QueryPlanner(data, max_queries=budget, seed=seed, accuracy_share=share).run(oracle)
+    res = QueryPlanner(data, max_queries=budget, seed=seed, accuracy_share=share, **planner_kw).run(oracle)
     # as fingerprint_api computes it after a planned scoring: 1,000 replicates, seed 0
     fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
                                  "m", n_boot=1000, seed=0)
@@ -204,12 +219,8 @@ def main(argv=None) -> int:
         truth = float(np.mean(clean == test.labels))
         served = {int(r["index"]): r["label"] for r in scores["images"] if r["status"] == "scored"}
         mismatch = sum(int(clean[i]) != v for i, v in served.items())
-        abl = {t: {int(r["index"]): r["label"] for r in rs if r["status"] == "scored"}
-               for t, rs in scores["ablations"].items()}
-
-        def oracle(requests):
-            got = {(i, t): (int(clean[i]) if t == "" else abl[t].get(i, -1)) for i, t in requests}
-            return {q: v for q, v in got.items() if v != -1}, len(requests)
+        abl = served_ablations(scores)
+        oracle = make_oracle(clean, abl)
 
         row = {"member": m, "truth_acc": truth, "mismatch": mismatch, "all": {
             "queries": scores["queries_sent"] + scores["cache_hits"], "verdicts": verdicts_of(fp_all),

@@ -27,7 +27,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_budget import ABLATIONS, RELATIVE, grade, local_answers, members, verdicts_of  # noqa: E402
+from bench_budget import (ABLATIONS, RELATIVE, grade, local_answers, make_oracle, members,  # noqa: E402
+                          planner_run, served_ablations, verdicts_of)
 
 VARIANTS = {"current": {"stop_undecidable": False, "top_ups": None, "completeness": True},
             "no completeness rule (c63a7c0)": {"stop_undecidable": False, "top_ups": None, "completeness": False},
@@ -35,22 +36,19 @@ VARIANTS = {"current": {"stop_undecidable": False, "top_ups": None, "completenes
 
 
 def replay(data, oracle, budget: int, seed: int, variant: dict) -> tuple[int, dict]:
+    """bench_budget.planner_run under a variant's rules (module settings restored afterwards)."""
     import evalkit.planning.cue_state as state_mod
     import evalkit.planning.planner as planner_mod
-    from evalkit.fingerprint import fingerprint_from_trials
 
     top_ups, missing = planner_mod.TOP_UPS, state_mod.missing_components
     planner_mod.TOP_UPS = top_ups if variant["top_ups"] is None else variant["top_ups"]
     if not variant["completeness"]:
-        state_mod.missing_components = lambda *a: []
+        state_mod.missing_components = lambda *a, **k: []
     try:
-        res = planner_mod.QueryPlanner(data, max_queries=budget, seed=seed,
-                                       stop_undecidable=variant["stop_undecidable"]).run(oracle)
+        queries, fp, _ = planner_run(data, oracle, budget, seed, stop_undecidable=variant["stop_undecidable"])
     finally:
         planner_mod.TOP_UPS, state_mod.missing_components = top_ups, missing
-    fp = fingerprint_from_trials(planner_mod.weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
-                                 "m", n_boot=1000, seed=0)
-    return res.spent_queries, verdicts_of(fp)
+    return queries, verdicts_of(fp)
 
 
 def table(rows: list[dict]) -> list[str]:
@@ -101,14 +99,7 @@ def main(argv=None) -> int:
         if not path.exists():
             print(f"== {m['name']}: not scored in {args.out} (run bench_budget.py first); skipped", flush=True)
             continue
-        scores = json.loads(path.read_text())
-        clean = local_answers(m["file"], test.images)
-        abl = {t: {int(r["index"]): r["label"] for r in rs if r["status"] == "scored"}
-               for t, rs in scores["ablations"].items()}
-
-        def oracle(requests, clean=clean, abl=abl):
-            got = {(i, t): (int(clean[i]) if t == "" else abl[t].get(i, -1)) for i, t in requests}
-            return {q: v for q, v in got.items() if v != -1}, len(requests)
+        oracle = make_oracle(local_answers(m["file"], test.images), served_ablations(json.loads(path.read_text())))
 
         v_all = verdicts_of(fingerprint_api(ws, m["name"], data=args.data))
         row = {"name": m["name"], "all": v_all, "all_grade": grade(v_all, m), "runs": []}

@@ -29,23 +29,23 @@ def cue_status(trials: Trials, st: VerdictSettings, n_boot: int, seed: int) -> d
     out = {}
     for cue, c in cue_profile(trials, reps, st).items():
         state = cue_state(c, st)
-        missing = missing_components(cue, trials, reps, st)
+        missing = missing_components(cue, trials, reps, st, counted=c.get("components", {}))
         if missing:
             state.update(decided=False, undecidable=False)
         out[cue] = {**state, "missing": missing}
     return out
 
 
-def missing_components(cue: str, trials: Trials, reps: Replicates, st: VerdictSettings) -> list[str]:
+def missing_components(cue: str, trials: Trials, reps: Replicates, st: VerdictSettings,
+                       counted) -> list[str]:
     """Components of ``cue`` left out only for want of answers: each of its ablations with fewer
     than ``min_n`` images answered both ways, and each preference pair that would count with
-    fewer images (its sets below ``min_n`` answers)."""
+    fewer images (its sets below ``min_n`` answers). ``counted``: the names of the components
+    the cue's score uses (its ``cue_profile`` entry's ``components``)."""
     spec = CUES.get(cue)
     missing = [f"ablation:{t}" for t in spec.ablations if reps.kept_n.get(t, 0) < st.min_n]
-    _, prefs = cue_components(spec, trials, reps, st)
     _, prefs_any = cue_components(spec, trials, reps, dataclasses.replace(st, min_n=1))
-    have = {name for name, _ in prefs}
-    return missing + [name for name, _ in prefs_any if name not in have]
+    return missing + [name for name, _ in prefs_any if name not in counted]
 
 
 def cue_state(c: dict, st: VerdictSettings) -> dict:

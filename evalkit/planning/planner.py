@@ -95,6 +95,14 @@ class QueryPlanner:
     def strata(self) -> np.ndarray:
         return difficulty_strata(self.data.labels, self.data.difficulty)
 
+    def _cues_to_ask(self, status: dict) -> list[str]:
+        """The cues the next round spends on: those not decided, undecidable ones last (only
+        when no other is left, unless ``stop_undecidable``): "undecidable" is itself judged from
+        the answers so far, so it ranks the cues but does not end the plan while budget is left."""
+        open_cues = [c for c in self.cues if not status.get(c, {}).get("decided")]
+        undecided = [c for c in open_cues if not status.get(c, {}).get("undecidable")]
+        return undecided or ([] if self.stop_undecidable else open_cues)
+
     def _cue_requests(self, rng, ledger: DrawLedger, cues: list[str], budget: int, per_cue: dict) -> list[Request]:
         """Draw ``budget`` queries' worth for ``cues`` (an equal share each; half of a share to
         clean preference-set images when the cue has sets); counts go to ``per_cue``."""
@@ -135,13 +143,8 @@ class QueryPlanner:
         if answers:
             status = cue_status(weighted_trials(d, ledger, answers, abl), self.settings, self.n_boot, self.boot_seed)
         for r in range(self.rounds):
-            open_cues = [c for c in self.cues if not status.get(c, {}).get("decided")]
-            undecided = [c for c in open_cues if not status.get(c, {}).get("undecidable")]
-            if not undecided and not self.stop_undecidable:
-                # "undecidable" is judged from the answers so far, with their own sampling error:
-                # it ranks the cues, it does not end the plan while budget is left
-                undecided = open_cues
-            if not undecided and (first_round + r > 0 or not self.accuracy_queries()):
+            to_ask = self._cues_to_ask(status)
+            if not to_ask and (first_round + r > 0 or not self.accuracy_queries()):
                 stopped = "decided"
                 break
             if remaining <= 0:
@@ -158,17 +161,17 @@ class QueryPlanner:
                 requests += [(int(i), "") for i in drawn]
             budget = (remaining - n_acc) // (self.rounds - r)
             per_cue: dict[str, dict] = {}
-            requests += self._cue_requests(rng, ledger, undecided, budget, per_cue)
+            requests += self._cue_requests(rng, ledger, to_ask, budget, per_cue)
             new = list(dict.fromkeys(q for q in requests if q not in asked))
             # draws are with replacement, so a round's requests repeat earlier ones (often on a
             # small eval set): top up with further draws, recorded like the first, until the
             # round's share is sent or the draws stop finding unasked images
             for _ in range(TOP_UPS):
                 short = n_acc + budget - len(new)
-                if short < len(undecided) * (1 + max((len(d.cue_ablations[c]) for c in undecided), default=0)):
+                if short < len(to_ask) * (1 + max((len(d.cue_ablations[c]) for c in to_ask), default=0)):
                     break
                 seen = asked.union(new)
-                more = list(dict.fromkeys(q for q in self._cue_requests(rng, ledger, undecided, short, per_cue)
+                more = list(dict.fromkeys(q for q in self._cue_requests(rng, ledger, to_ask, short, per_cue)
                                           if q not in seen))
                 new += more
                 if not more:
@@ -190,8 +193,7 @@ class QueryPlanner:
                                                    if s["undecidable"] else " (undecided)")
                             for c, s in status.items()))
         else:
-            if all(status.get(c, {}).get("decided") or (self.stop_undecidable and status.get(c, {}).get("undecidable"))
-                   for c in self.cues):
+            if not self._cues_to_ask(status):
                 stopped = "decided"
             elif remaining <= 0:
                 stopped = "budget"
