@@ -103,7 +103,7 @@ def test_run_writes_report_with_every_stage(local_run):
     assert api["fingerprint"]["verdict"] and api["fingerprint"]["status"]
     # stage times reach the report
     assert [s["stage"] for s in data["pipeline"][0]["stages"]] == [s for s, _ in STAGE_TITLES][:-1]
-    assert any(k.startswith("pipeline/train/") for k in figs)
+    assert any(k.startswith(f"pipeline/{data['pipeline'][0]['name']}/train/") for k in figs)
     html = result.report.read_text()
     assert "heldout-control-seed1000" in html and "Pipeline run" in html
 
@@ -239,3 +239,20 @@ def test_run_retrains_stale_probes_and_recomputes_later_stages(local_run, tmp_pa
     third = state()
     assert {k for k, t in third["model"].items() if t > second["model"][k]} == {"grayscale/seed0", "grayscale/seed1"}
     assert third["discovery"] != second["discovery"]
+
+
+def test_a_second_config_on_one_workspace_reports_both_runs(local_run, tmp_path):
+    """Two configs (two run names) on one workspace: the report shows each run's stage times
+    under its own name instead of failing on figures with the same id."""
+    import shutil
+
+    reference, _ = local_run
+    ws_root = tmp_path / "ws"
+    shutil.copytree(reference.workspace, ws_root)
+    config = tmp_path / "other.toml"
+    config.write_text(TINY.read_text().replace('name = "tiny"', 'name = "tiny-again"', 1))
+    assert config.read_text() != TINY.read_text()
+    result = run(config, workspace=ws_root, echo=lambda line: None, progress=False)
+    doc = json.loads(result.report_json.read_text())
+    names = {k.split("/")[1] for k in doc["figures"] if k.startswith("pipeline/")}
+    assert names == {"tiny", "tiny-again"}
