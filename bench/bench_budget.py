@@ -125,7 +125,7 @@ def planner_run(data, oracle, budget: int, seed: int, accuracy_share: float | No
     # as fingerprint_api computes it after a planned scoring: 1,000 replicates, seed 0
     fp = fingerprint_from_trials(weighted_trials(data, res.ledger, res.answers, res.ablation_answers),
                                  "m", n_boot=1000, seed=0)
-    return res.spent_queries, fp, res.accuracy, res
+    return fp, res
 
 
 def random_run(data, clean: np.ndarray, abl: dict, budget: int, seed: int, truth_labels: np.ndarray):
@@ -235,8 +235,9 @@ def main(argv=None) -> int:
         for b in budgets:
             plans = []
             for s in range(args.planner_seeds):
-                q, fp, acc, _ = planner_run(data, oracle, b, s)
-                plans.append({"queries": q, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
+                fp, res = planner_run(data, oracle, b, s)
+                acc = res.accuracy
+                plans.append({"queries": res.spent_queries, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
                               "wording_true": wording_true(fp),
                               "acc": None if acc is None else [acc.acc, acc.lo, acc.hi]})
             rands = []
@@ -248,8 +249,9 @@ def main(argv=None) -> int:
             if b == 1000 and args.baseline_share is not None:
                 base = []
                 for s in range(args.planner_seeds):
-                    q, fp, acc, _ = planner_run(data, oracle, b, s, args.baseline_share)
-                    base.append({"queries": q, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
+                    fp, res = planner_run(data, oracle, b, s, args.baseline_share)
+                    acc = res.accuracy
+                    base.append({"queries": res.spent_queries, "verdicts": verdicts_of(fp), "grade": grade(verdicts_of(fp), m),
                                  "wording_true": wording_true(fp),
                                  "acc": None if acc is None else [acc.acc, acc.lo, acc.hi]})
                 row["budgets"][b][f"planner, accuracy share {args.baseline_share:g}"] = base

@@ -49,8 +49,9 @@ def profile_of(fp: dict) -> dict:
     return {c: [fp["cue_profile"][c][k] for k in ("score", "lo", "hi")] for c in RELATIVE}
 
 
-def replay(data, oracle, budget: int, seed: int, variant: dict) -> tuple[int, dict, tuple | None, dict, list]:
-    """bench_budget.planner_run under a variant's rules (module settings restored afterwards)."""
+def replay(data, oracle, budget: int, seed: int, variant: dict) -> dict:
+    """bench_budget.planner_run under a variant's rules (module settings restored afterwards):
+    queries, verdicts, full-pool accuracy, cue CIs and the cues decided at the end."""
     import evalkit.planning.cue_state as state_mod
     import evalkit.planning.planner as planner_mod
 
@@ -59,25 +60,14 @@ def replay(data, oracle, budget: int, seed: int, variant: dict) -> tuple[int, di
     if not variant["completeness"]:
         state_mod.missing_components = lambda *a, **k: []
     try:
-        queries, fp, acc, res = planner_run(data, oracle, budget, seed, accuracy_share=variant.get("accuracy_share"),
-                                       stop_undecidable=variant["stop_undecidable"])
+        fp, res = planner_run(data, oracle, budget, seed, accuracy_share=variant.get("accuracy_share"),
+                              stop_undecidable=variant["stop_undecidable"])
     finally:
         planner_mod.TOP_UPS, state_mod.missing_components = top_ups, missing
-    decided = list(res.rounds[-1]["decided"]) if res.rounds else []
-    return queries, verdicts_of(fp), (None if acc is None else (acc.acc, acc.lo, acc.hi)), profile_of(fp), decided
-
-
-def member_of(name: str) -> dict:
-    """What grade() needs about a member, from its name ('panel-KIND-seedN' or 'unseen-PROBE-seedN')."""
-    from evalkit.fingerprint.cues import probe_cues
-    from fingerprint_panel_models import PANEL
-
-    head = name.rsplit("-seed", 1)[0]
-    if head.startswith("unseen-"):
-        cue = probe_cues()[head[len("unseen-"):]]
-        return {"cue": cue, "standard": cue is None}
-    kind = next(k for k in PANEL if head == "panel-" + k.replace("_", "-"))
-    return {"cue": PANEL[kind], "standard": False}
+    acc = res.accuracy
+    return {"queries": res.spent_queries, "verdicts": verdicts_of(fp),
+            "acc": None if acc is None else (acc.acc, acc.lo, acc.hi), "profile": profile_of(fp),
+            "decided": list(res.rounds[-1]["decided"]) if res.rounds else []}
 
 
 def as_decided(x: dict) -> dict:
@@ -85,11 +75,16 @@ def as_decided(x: dict) -> dict:
     return {c: (x["verdicts"][c] if c in x["decided"] else "inconclusive") for c in RELATIVE}
 
 
+def regraded(x: dict, member: dict) -> dict:
+    """The run regraded with :func:`as_decided` verdicts (``member``: its cue and whether it is standard)."""
+    v = as_decided(x)
+    return {**x, "verdicts": v, "grade": grade(v, member)}
+
+
 def table(rows: list[dict], decided_only: bool = False) -> list[str]:
     """One line per (budget, variant); ``decided_only`` regrades the runs by :func:`as_decided`."""
     if decided_only:
-        rows = [{**r, "runs": [{**x, "verdicts": as_decided(x), "grade": grade(as_decided(x), member_of(r["name"]))}
-                               for x in r["runs"] if "decided" in x]} for r in rows]
+        rows = [{**r, "runs": [regraded(x, r["member"]) for x in r["runs"] if "decided" in x]} for r in rows]
     lines = ["| budget | planner | mean queries | cue verdicts agreeing with all-queries | all three agree | right "
              "| inconclusive | wrong | regressions | acc MAE (points) | acc CI coverage "
              "| cue CIs covering the all-queries score |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -164,16 +159,17 @@ def main(argv=None) -> int:
         fp_all = fingerprint_api(ws, m["name"], data=args.data)
         v_all = verdicts_of(fp_all)
         row = {"name": m["name"], "all": v_all, "all_grade": grade(v_all, m), "runs": [],
-               "truth_acc": float((clean == test.labels).mean()), "all_profile": profile_of(fp_all)}
+               "truth_acc": float((clean == test.labels).mean()), "all_profile": profile_of(fp_all),
+               "member": {"cue": m["cue"], "standard": m["standard"]}}   # what grade() reads
         print(f"== {m['name']}: all queries {v_all} ({row['all_grade']})", flush=True)
         for b in (int(x) for x in args.budgets.split(",")):
             for name in chosen:
                 for s in range(args.first_seed, args.first_seed + args.planner_seeds):
-                    q, v, acc, prof, decided = replay(data, oracle, b, s, VARIANTS[name])
-                    row["runs"].append({"budget": b, "variant": name, "seed": s, "queries": q, "verdicts": v,
-                                        "grade": grade(v, m), "acc": acc, "profile": prof,
-                                        "decided": decided})
-                    print(f"  {b} {name} seed {s}: {q} queries, {v} ({grade(v, m)})", flush=True)
+                    x = replay(data, oracle, b, s, VARIANTS[name])
+                    row["runs"].append({"budget": b, "variant": name, "seed": s, **x,
+                                        "grade": grade(x["verdicts"], m)})
+                    print(f"  {b} {name} seed {s}: {x['queries']} queries, {x['verdicts']} ({row['runs'][-1]['grade']})",
+                          flush=True)
         rows.append(row)
         (args.out / f"replay-{args.tag}.json").write_text(json.dumps(rows, indent=1))
     print("\n".join(table(rows)))
